@@ -1,0 +1,1 @@
+"""IAM Roles for Service Accounts for self-managed Kubernetes clusters."""

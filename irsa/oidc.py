@@ -1,0 +1,171 @@
+"""The OIDC documents an IRSA issuer publishes, and the rules its URL must follow.
+
+Pure functions, no Pulumi: each builder computes exactly one published thing,
+the way kube-apiserver computes it (kubernetes ``pkg/serviceaccount``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from urllib.parse import urlsplit
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwcrypto import jwk
+
+SIGNING_ALGORITHM = "RS256"
+DISCOVERY_PATH = "/.well-known/openid-configuration"
+JWKS_PATH = "/jwks.json"
+GITHUB_RAW_HOST = "raw.githubusercontent.com"
+
+
+class UnusableKeyError(ValueError):
+    """A key that cannot be published (not RSA, not PEM)."""
+
+
+class IssuerUrlError(ValueError):
+    """An issuer URL that AWS IAM or kube-apiserver would not accept."""
+
+
+def load_public_key(pem: bytes) -> rsa.RSAPublicKey:
+    """Return the RSA public key in a PEM file's bytes.
+
+    Accepts an SPKI public key (``BEGIN PUBLIC KEY``), a PKCS#1 public key
+    (``BEGIN RSA PUBLIC KEY``) or a private key in PKCS#1 or PKCS#8 form, whose
+    public half is used. Raises ``UnusableKeyError`` with the reason otherwise.
+    """
+    if b"PRIVATE KEY-----" in pem:
+        try:
+            key = serialization.load_pem_private_key(pem, password=None)
+        except TypeError as err:
+            raise UnusableKeyError("the private key is encrypted; give an unencrypted key") from err
+        except ValueError as err:
+            raise UnusableKeyError("not a readable PEM private key") from err
+        public = key.public_key()
+    else:
+        try:
+            public = serialization.load_pem_public_key(pem)
+        except ValueError as err:
+            raise UnusableKeyError("not a PEM public or private key") from err
+    if not isinstance(public, rsa.RSAPublicKey):
+        raise UnusableKeyError(
+            f"an {type(public).__name__.removeprefix('_').replace('PublicKey', '')} key, "
+            "but only RSA keys can sign service-account tokens for RS256"
+        )
+    return public
+
+
+def key_id(public_key: rsa.RSAPublicKey) -> str:
+    """The key id kube-apiserver puts in every token's ``kid`` header.
+
+    base64url without padding of SHA-256 over the DER SubjectPublicKeyInfo
+    (``keyIDFromPublicKey``). This is not the RFC 7638 thumbprint jwcrypto would
+    pick by default, so STS would miss the key if we let jwcrypto choose.
+    """
+    der = public_key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    digest = hashlib.sha256(der).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def public_jwk(public_key: rsa.RSAPublicKey) -> dict[str, str]:
+    """One verification key as kube-apiserver publishes it."""
+    key = jwk.JWK.from_pyca(public_key)
+    return key.export_public(as_dict=True) | {
+        "kid": key_id(public_key),
+        "use": "sig",
+        "alg": SIGNING_ALGORITHM,
+    }
+
+
+def jwks(public_keys: Iterable[rsa.RSAPublicKey]) -> dict[str, list[dict[str, str]]]:
+    """The JWKS listing every verification key, in the order given, once each.
+
+    Order is kept so the published file changes only when the keys do.
+    """
+    keys: list[dict[str, str]] = []
+    seen: set[str] = set()
+    for public_key in public_keys:
+        if not isinstance(public_key, rsa.RSAPublicKey):
+            raise UnusableKeyError("only RSA public keys can be published for RS256")
+        entry = public_jwk(public_key)
+        if entry["kid"] not in seen:
+            seen.add(entry["kid"])
+            keys.append(entry)
+    return {"keys": keys}
+
+
+def jwks_from_pems(pems: Sequence[str | bytes]) -> dict[str, list[dict[str, str]]]:
+    """The JWKS for PEM-encoded keys (public or private; only public parts are used)."""
+    return jwks(load_public_key(p.encode() if isinstance(p, str) else p) for p in pems)
+
+
+def jwks_uri(issuer_url: str) -> str:
+    """Where the JWKS is published next to the discovery document."""
+    return issuer_url + JWKS_PATH
+
+
+def discovery_url(issuer_url: str) -> str:
+    """Where STS looks for the discovery document of an issuer."""
+    return issuer_url + DISCOVERY_PATH
+
+
+def discovery_document(issuer_url: str) -> dict[str, object]:
+    """The discovery document, with exactly the fields kube-apiserver serves."""
+    check_issuer_url(issuer_url)
+    return {
+        "issuer": issuer_url,
+        "jwks_uri": jwks_uri(issuer_url),
+        "response_types_supported": ["id_token"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": [SIGNING_ALGORITHM],
+    }
+
+
+def to_json(document: object) -> str:
+    """The bytes we publish: sorted keys, two-space indent, final newline.
+
+    A stable rendering keeps a second ``pulumi up`` from seeing a change.
+    """
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def github_issuer_url(owner: str, repository: str, branch: str) -> str:
+    """The issuer URL for documents served from a GitHub repository's branch."""
+    return f"https://{GITHUB_RAW_HOST}/{owner}/{repository}/refs/heads/{branch}"
+
+
+def check_issuer_url(url: str) -> str:
+    """Return ``url`` if IAM and kube-apiserver accept it as an issuer; raise otherwise.
+
+    The same string must appear byte for byte in the discovery document, every
+    token's ``iss`` and the IAM OIDC provider, so nothing is normalised here.
+    """
+    parts = urlsplit(url)
+    try:
+        has_port = parts.port is not None
+    except ValueError:  # a port that is not a number is still a port
+        has_port = True
+    problems = [
+        (parts.scheme != "https", "must start with https://"),
+        (not parts.hostname, "must name a host"),
+        (bool(parts.username or parts.password), "must not carry a user name or password"),
+        (has_port, "must not name a port"),
+        (bool(parts.query) or url.endswith("?"), "must not have a query (?…)"),
+        (bool(parts.fragment) or "#" in url, "must not have a fragment (#…)"),
+        (url.endswith("/"), "must not end with a slash: STS compares it byte for byte"),
+        (any(c.isspace() for c in url), "must not contain white space"),
+    ]
+    for failed, message in problems:
+        if failed:
+            raise IssuerUrlError(f"issuer URL {url!r} {message}")
+    return url
+
+
+def condition_key_prefix(issuer_url: str) -> str:
+    """The prefix of IAM trust-policy condition keys: the URL without ``https://``."""
+    return check_issuer_url(issuer_url).removeprefix("https://")

@@ -1,0 +1,245 @@
+"""Shared test fixtures: Pulumi mocks with realistic state, and a recording monitor.
+
+Every Pulumi test takes the ``pulumi_mocks`` fixture. It installs fresh mocks,
+checks that they are really active (so a test cannot pass against a real
+engine or none), and returns a ``Recorder`` of every resource registration:
+type, name, parent, dependencies and options, for graph and ordering checks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import runpy
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from pulumi.runtime import config as runtime_config
+from pulumi.runtime import mocks as pulumi_mocks_module
+from pulumi.runtime import rpc
+from pulumi.runtime import settings as runtime_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+FIXTURES = SHARED / "fixtures"
+ACCOUNT_ID = "123456789012"
+# What the mocked tls.getCertificate returns for any URL: a root and a leaf.
+MOCK_ROOT_SHA1 = "a" * 40
+MOCK_LEAF_SHA1 = "b" * 40
+
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def rsa_private_key_pem(bits: int = 2048) -> str:
+    """A fresh RSA private key in PKCS#1 PEM, as the tls provider returns it."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+class IrsaMocks(pulumi.runtime.Mocks):
+    """Provider behaviour close enough to real for the program's logic to be exercised."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        state: dict[str, Any] = dict(args.inputs)
+        resource_id = f"{args.name}-id"
+        if args.typ == "tls:index/privateKey:PrivateKey":
+            pem = rsa_private_key_pem(int(args.inputs.get("rsaBits", 2048)))
+            private = serialization.load_pem_private_key(pem.encode(), None)
+            state |= {
+                "privateKeyPem": pem,
+                "privateKeyPemPkcs8": private.private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                ).decode(),
+                "publicKeyPem": private.public_key()
+                .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+                .decode(),
+            }
+        elif args.typ == "github:index/repository:Repository":
+            state |= {"fullName": f"example-org/{args.inputs['name']}", "defaultBranch": "main"}
+        elif args.typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+            url = args.inputs["url"].removeprefix("https://")
+            state |= {"arn": f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{url}"}
+        elif args.typ == "aws:iam/role:Role":
+            role_name = args.inputs.get("name", args.name)
+            state |= {"arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{role_name}", "name": role_name}
+            resource_id = role_name
+        elif args.typ == "command:remote:Command":
+            state |= {"stdout": "apiVersion: v1\nkind: Config\n", "stderr": ""}
+        return resource_id, state
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        if args.token == "tls:index/getCertificate:getCertificate":
+            return {
+                "certificates": [
+                    {"sha1Fingerprint": MOCK_ROOT_SHA1, "isCa": True, "subject": "CN=Root"},
+                    {"sha1Fingerprint": MOCK_LEAF_SHA1, "isCa": False, "subject": "CN=leaf"},
+                ],
+                "id": args.args.get("url", ""),
+            }
+        if args.token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+        return {}
+
+
+@dataclass
+class Registration:
+    """One RegisterResource request, as the engine would have seen it."""
+
+    type: str
+    name: str
+    urn: str
+    parent: str
+    dependencies: list[str]
+    property_dependencies: dict[str, list[str]]
+    delete_before_replace: bool
+    additional_secret_outputs: list[str]
+    ignore_changes: list[str]
+    replace_on_changes: list[str]
+    inputs: dict[str, Any]
+    custom: bool
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """An Output's final value and whether Pulumi keeps it secret."""
+
+    value: Any
+    secret: bool
+
+
+@dataclass
+class Recorder:
+    """The registrations and stack outputs of one mocked program run."""
+
+    registrations: list[Registration] = field(default_factory=list)
+    stack_outputs: dict[str, Any] = field(default_factory=dict)
+
+    def of_type(self, type_: str) -> list[Registration]:
+        return [r for r in self.registrations if r.type == type_]
+
+    def one(self, type_: str) -> Registration:
+        found = self.of_type(type_)
+        assert len(found) == 1, f"expected one {type_}, found {[r.name for r in found]}"
+        return found[0]
+
+    def by_name(self, name: str) -> Registration:
+        found = [r for r in self.registrations if r.name == name]
+        assert len(found) == 1, f"expected one resource named {name}, found {len(found)}"
+        return found[0]
+
+    def by_urn(self, urn: str) -> Registration:
+        return next(r for r in self.registrations if r.urn == urn)
+
+    def run(self, make: Callable[[], Mapping[str, Any] | None]) -> dict[str, Resolved]:
+        """Run ``make`` under the mocks and wait until every registration is done.
+
+        ``make`` returns named Outputs (or nothing); the result maps each name
+        to its resolved value and whether it is secret. Assertions belong after
+        this returns, when the whole graph has been registered.
+        """
+        resolved: dict[str, Resolved] = {}
+
+        async def settle(outputs: Mapping[str, Any]) -> None:
+            for key, value in outputs.items():
+                output = pulumi.Output.from_input(value)
+                resolved[key] = Resolved(await output.future(), await output.is_secret())
+
+        @pulumi.runtime.test
+        def program():
+            return pulumi.Output.from_input(settle(make() or {}))
+
+        program()
+        return resolved
+
+    def all_dependencies(self, registration: Registration) -> set[str]:
+        deps = set(registration.dependencies)
+        for urns in registration.property_dependencies.values():
+            deps |= set(urns)
+        return deps
+
+
+class RecordingMonitor(pulumi_mocks_module.MockMonitor):
+    """MockMonitor that keeps each request, so tests can inspect parents and dependencies."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks, recorder: Recorder):
+        super().__init__(mocks)
+        self.recorder = recorder
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            inputs = rpc.deserialize_properties(request.object)
+            self.recorder.registrations.append(
+                Registration(
+                    type=request.type,
+                    name=request.name,
+                    urn=response.urn,
+                    parent=request.parent,
+                    dependencies=list(request.dependencies),
+                    property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+                    delete_before_replace=request.deleteBeforeReplace,
+                    additional_secret_outputs=list(request.additionalSecretOutputs),
+                    ignore_changes=list(request.ignoreChanges),
+                    replace_on_changes=list(request.replaceOnChanges),
+                    inputs=inputs,
+                    custom=request.custom,
+                )
+            )
+        return response
+
+    def RegisterResourceOutputs(self, request):
+        if request.urn.endswith("pulumi:pulumi:Stack::irsa-test") or "::pulumi:pulumi:Stack::" in request.urn:
+            outputs = rpc.deserialize_properties(request.outputs)
+            self.recorder.stack_outputs.update(outputs)
+        return super().RegisterResourceOutputs(request)
+
+
+@pytest.fixture
+def pulumi_mocks():
+    """Fresh Pulumi mocks for one test; returns the Recorder of what was registered."""
+    recorder = Recorder()
+    runtime_settings.set_root_resource(None)
+    monitor = RecordingMonitor(IrsaMocks(), recorder)
+    pulumi.runtime.set_mocks(IrsaMocks(), project="irsa", stack="test", preview=False, monitor=monitor)
+    # Guard: a test must never run against anything but these mocks.
+    assert runtime_settings.get_monitor() is monitor
+    yield recorder
+    runtime_config.set_all_config({}, [])
+
+
+def stack_file_config(path: Path) -> dict[str, str]:
+    """A stack file's config the way the Pulumi CLI passes it to the program.
+
+    Strings stay as they are; every other value is JSON, as with ``PULUMI_CONFIG``.
+    """
+    document = yaml.safe_load(path.read_text()) or {}
+    return {
+        key: value if isinstance(value, str) else json.dumps(value)
+        for key, value in (document.get("config") or {}).items()
+    }
+
+
+def run_program(config: dict[str, str], secret_keys: list[str] | None = None) -> None:
+    """Run the real ``__main__.py`` with this config (call inside ``Recorder.run``)."""
+    runtime_config.set_all_config(config, secret_keys or [])
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+    finally:
+        os.chdir(cwd)
