@@ -285,6 +285,8 @@ def parse(raw: Mapping[str, Any], secret_keys: Collection[str] = ()) -> Settings
             problems.add(
                 f"irsa:{key} must be set as a secret: pulumi config set --secret irsa:{key} VALUE"
             )
+            values[key] = None
+            continue
         try:
             values[key] = _decode(key, spec, given[key])
         except ValueError as err:

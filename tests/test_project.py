@@ -1,0 +1,180 @@
+"""Pulumi.yaml and the stack files, checked as the Pulumi CLI checks them before it runs.
+
+The CLI cannot run here, so this applies its project schema (the fixture from
+pulumi/pulumi) and the rules DESIGN.md lists, and compares the declarations
+with the settings module and the README.
+"""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from conftest import FIXTURES, ROOT, stack_file_config
+from irsa import settings
+
+PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+STACKS = sorted(ROOT.glob("Pulumi.*.yaml"))
+TYPES = {"string": str, "integer": int, "boolean": bool, "array": list, "object": dict}
+
+
+def cli_rule_violations(project: dict) -> list[str]:
+    """The config rules the CLI applies on top of the JSON schema."""
+    problems = []
+    for full_key, spec in (project.get("config") or {}).items():
+        namespace, _, key = full_key.rpartition(":")
+        if namespace and namespace != project["name"]:
+            if not isinstance(spec, dict) or set(spec) - {"value"}:
+                problems.append(f"{full_key}: a key of another namespace may only carry a value")
+            continue
+        if not isinstance(spec, dict):
+            continue
+        type_ = spec.get("type")
+        if type_ not in TYPES:
+            problems.append(f"{key}: unknown type {type_!r}")
+            continue
+        if type_ == "array" and "items" not in spec:
+            problems.append(f"{key}: an array needs items")
+        if "default" in spec and not _matches(spec["default"], type_, spec.get("items")):
+            problems.append(f"{key}: default {spec['default']!r} is not a {type_}")
+    return problems
+
+
+def _matches(value, type_, items=None) -> bool:
+    python_type = TYPES[type_]
+    if isinstance(value, bool) and python_type is not bool:
+        return False
+    if not isinstance(value, python_type):
+        return False
+    if type_ == "array" and items:
+        return all(_matches(v, items["type"], items.get("items")) for v in value)
+    return True
+
+
+def stack_violations(project: dict, stack: dict, secret_keys: set[str] = frozenset()) -> list[str]:
+    """The CLI's checks of a stack file against the declared keys."""
+    problems = []
+    config = stack.get("config") or {}
+    for key, spec in project["config"].items():
+        full = f"{project['name']}:{key}"
+        if full not in config:
+            if "default" not in spec and not spec.get("secret"):
+                problems.append(f"{full}: required, not set")
+            continue
+        value = config[full]
+        if spec.get("secret"):
+            if not (isinstance(value, dict) and "secure" in value) and full not in secret_keys:
+                problems.append(f"{full}: must be set as a secret")
+            continue
+        if not _matches(value, spec["type"], spec.get("items")):
+            problems.append(f"{full}: value {value!r} is not a {spec['type']}")
+    return problems
+
+
+def test_project_file_passes_pulumis_own_schema():
+    schema = json.loads((FIXTURES / "pulumi" / "project.json").read_text())
+    jsonschema.validate(PROJECT, schema)
+
+
+def test_schema_check_is_live():
+    schema = json.loads((FIXTURES / "pulumi" / "project.json").read_text())
+    broken = {**PROJECT, "config": {**PROJECT["config"], "keyBits": {"type": "number"}}}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema)
+
+
+def test_runtime_installs_requirements_into_a_venv():
+    assert PROJECT["name"] == "irsa"
+    assert PROJECT["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": "venv"}}
+
+
+def test_project_follows_cli_config_rules():
+    assert cli_rule_violations(PROJECT) == []
+
+
+@pytest.mark.parametrize(
+    "config, message",
+    [
+        ({"aws:region": {"type": "string", "default": "x"}}, "may only carry a value"),
+        ({"keys": {"type": "array"}}, "an array needs items"),
+        ({"port": {"type": "integer", "default": "22"}}, "is not a integer"),
+        ({"flag": {"type": "boolean", "default": 1}}, "is not a boolean"),
+        ({"port": {"type": "integer", "default": True}}, "is not a integer"),
+        ({"names": {"type": "array", "items": {"type": "string"}, "default": [1]}}, "is not a array"),
+        ({"x": {"type": "number"}}, "unknown type"),
+    ],
+)
+def test_cli_rule_checker_catches_each_rule(config, message):
+    problems = cli_rule_violations({"name": "irsa", "config": config})
+    assert len(problems) == 1 and message in problems[0]
+
+
+def test_every_settings_key_is_declared_with_the_same_type_default_and_secrecy():
+    declared = PROJECT["config"]
+    assert list(declared) == list(settings.KEYS)
+    for key, spec in settings.KEYS.items():
+        entry = declared[key]
+        assert entry["type"] == spec.type, key
+        assert entry.get("default") == spec.default, key
+        assert entry.get("secret", False) == spec.secret, key
+        assert entry.get("items", {}).get("type") == spec.items, key
+        assert entry["description"].strip(), key
+
+
+def test_settings_apply_pulumi_yaml_defaults_when_keys_are_unset():
+    parsed = settings.parse({"irsa:githubOwner": "o", "irsa:githubRepository": "r", "irsa:host": "h"})
+    declared = PROJECT["config"]
+    assert parsed.issuer.github_branch == declared["githubBranch"]["default"]
+    assert parsed.keys.names == tuple(declared["signingKeys"]["default"])
+    assert parsed.keys.bits == declared["keyBits"]["default"]
+    assert parsed.tokens.audience == declared["audience"]["default"]
+    assert parsed.tokens.api_audiences == tuple(declared["apiAudiences"]["default"])
+    assert parsed.host.ssh_port == declared["sshPort"]["default"]
+    assert parsed.host.key_dir == declared["keyDir"]["default"]
+    assert parsed.thumbprints == tuple(declared["thumbprints"]["default"])
+
+
+@pytest.mark.parametrize("stack", STACKS, ids=[s.name for s in STACKS])
+def test_example_stack_passes_cli_checks(stack):
+    document = yaml.safe_load(stack.read_text())
+    assert stack_violations(PROJECT, document) == []
+    settings.parse(stack_file_config(stack))
+
+
+def test_stack_checker_catches_type_mismatch_missing_key_and_plain_secret():
+    stack = {"config": {"irsa:githubOwner": "o", "irsa:keyBits": "2048",
+                        "irsa:sshPrivateKey": "plain", "irsa:host": "h"}}
+    assert stack_violations(PROJECT, stack) == [
+        "irsa:githubRepository: required, not set",
+        "irsa:keyBits: value '2048' is not a integer",
+        "irsa:sshPrivateKey: must be set as a secret",
+    ]
+    stack["config"]["irsa:sshPrivateKey"] = {"secure": "v1:abc"}
+    assert "irsa:sshPrivateKey: must be set as a secret" not in stack_violations(PROJECT, stack)
+
+
+def _config_table():
+    spec = importlib.util.spec_from_file_location("config_table", ROOT / "scripts" / "config_table.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_readme_configuration_table_matches_pulumi_yaml():
+    table = _config_table()
+    readme = (ROOT / "README.md").read_text()
+    assert table.BEGIN in readme and table.END in readme
+    expected = table.with_table(readme, table.render(PROJECT))
+    assert readme == expected, "README config table is stale: run python scripts/config_table.py --write"
+    for key in PROJECT["config"]:
+        assert f"`irsa:{key}`" in readme
+
+
+def test_no_secret_in_example_stacks():
+    for stack in STACKS:
+        text = stack.read_text()
+        assert "PRIVATE KEY" not in text
+        assert "secure:" not in text

@@ -1,0 +1,183 @@
+"""Settings: every key decoded, defaulted and validated before any resource exists."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from irsa import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUIRED = {
+    "irsa:githubOwner": "example-org",
+    "irsa:githubRepository": "oidc-issuer",
+    "irsa:host": "10.0.0.5",
+}
+
+
+def parse(extra=None, secret=()):
+    return settings.parse({**REQUIRED, **(extra or {})}, secret)
+
+
+def accounts(*entries):
+    return {"irsa:serviceAccounts": json.dumps(list(entries))}
+
+
+def test_defaults_fill_every_optional_key():
+    s = parse()
+    assert s.issuer.url == "https://raw.githubusercontent.com/example-org/oidc-issuer/refs/heads/main"
+    assert s.issuer.create_repository is False
+    assert s.keys.names == ("primary",) and s.keys.bits == 2048
+    assert s.tokens.audience == "sts.amazonaws.com"
+    assert s.tokens.api_audiences == ("https://kubernetes.default.svc",)
+    assert s.tokens.expiration_seconds == 86400
+    assert s.tokens.client_ids == ("sts.amazonaws.com",)
+    assert s.host.distribution == "microk8s" and s.host.ssh_user == "ubuntu"
+    assert s.host.ssh_port == 22 and s.host.key_dir == "/opt/k8s"
+    assert s.host.ready_timeout_seconds == 300 and s.host.restart_workloads is False
+    assert s.host.ssh_private_key is None and s.kubeconfig is None
+    assert s.thumbprints == ("auto",)
+    assert s.service_accounts == ()
+
+
+def test_values_are_decoded_from_pulumis_raw_strings():
+    s = parse({
+        "irsa:keyBits": "4096", "irsa:sshPort": "2222", "irsa:createRepository": "true",
+        "irsa:signingKeys": '["next","primary"]', "irsa:thumbprints": "[]",
+        "irsa:extraClientIds": '["sts.amazonaws.com","other"]',
+        **accounts({"namespace": "apps", "name": "uploader", "policyArns": [
+            "arn:aws:iam::aws:policy/ReadOnlyAccess"], "policy": {"Statement": [{"Effect": "Allow"}]}}),
+    })
+    assert s.keys.bits == 4096 and s.host.ssh_port == 2222
+    assert s.issuer.create_repository is True
+    assert s.keys.names == ("next", "primary")
+    assert s.thumbprints == ()
+    assert s.tokens.client_ids == ("sts.amazonaws.com", "other")
+    (account,) = s.service_accounts
+    assert account.key == "apps/uploader" and account.role_name == "k8s_apps_uploader"
+    assert account.policy_arns == ("arn:aws:iam::aws:policy/ReadOnlyAccess",)
+    assert account.has_permissions
+
+
+def test_bare_keys_and_other_namespaces_are_accepted():
+    s = settings.parse({"githubOwner": "o", "githubRepository": "r", "host": "h", "aws:region": "eu-west-1"})
+    assert s.issuer.github_owner == "o"
+
+
+def test_secrets_are_kept_out_of_repr():
+    key = "-----BEGIN OPENSSH PRIVATE KEY-----\nsecretbody\n-----END OPENSSH PRIVATE KEY-----\n"
+    s = parse({"irsa:sshPrivateKey": key, "irsa:kubeconfig": "apiVersion: v1"},
+              {"irsa:sshPrivateKey", "irsa:kubeconfig"})
+    assert s.host.ssh_private_key.value == key
+    assert "secretbody" not in repr(s) and "secretbody" not in str(s.host.ssh_private_key)
+    assert "apiVersion" not in repr(s)
+
+
+def test_thumbprints_are_normalised_to_lowercase():
+    s = parse({"irsa:thumbprints": json.dumps(["auto", "A" * 40])})
+    assert s.thumbprints == ("auto", "a" * 40)
+
+
+def test_wildcard_allowed_explicitly():
+    s = parse(accounts({"namespace": "batch", "name": "job-*", "allowWildcard": True,
+                        "s3BucketPrefix": "batch-jobs"}))
+    (account,) = s.service_accounts
+    assert account.is_pattern and account.role_name == "k8s_batch_job-all"
+
+
+def test_all_problems_are_reported_together():
+    with pytest.raises(settings.SettingsError) as err:
+        settings.parse({"irsa:keyBits": "1000", "irsa:sshPort": "0"})
+    problems = err.value.problems
+    assert len(problems) == 5
+    assert {p.split()[0] for p in problems} == {
+        "irsa:githubOwner", "irsa:githubRepository", "irsa:host", "irsa:keyBits", "irsa:sshPort"}
+
+
+BAD = [
+    ({"irsa:hots": "x"}, "irsa:hots is not a configuration key of this project (did you mean irsa:host?)"),
+    ({"irsa:keyBits": "1000"}, "irsa:keyBits must be one of 2048, 3072 or 4096, got 1000"),
+    ({"irsa:keyBits": "big"}, "irsa:keyBits must be a whole number, got 'big'"),
+    ({"irsa:keyBits": "true"}, "irsa:keyBits must be a whole number, got true"),
+    ({"irsa:createRepository": "yes"}, "irsa:createRepository must be true or false, got 'yes'"),
+    ({"irsa:signingKeys": '"primary"'}, 'irsa:signingKeys must be a list, got "primary"'),
+    ({"irsa:signingKeys": "[1]"}, "irsa:signingKeys must be a list of strings, got 1"),
+    ({"irsa:signingKeys": "[]"}, "irsa:signingKeys must list at least one key name"),
+    ({"irsa:signingKeys": '["Primary_Key"]'}, "irsa:signingKeys entry 'Primary_Key' must be lowercase"),
+    ({"irsa:signingKeys": '["a","b","a"]'}, "irsa:signingKeys names 'a' more than once"),
+    ({"irsa:thumbprints": '["abc"]'}, "irsa:thumbprints entry 'abc' must be \"auto\" or a SHA-1"),
+    ({"irsa:thumbprints": json.dumps(["AA:" * 19 + "AA"])}, "must be \"auto\" or a SHA-1 fingerprint of 40 hex digits"),
+    ({"irsa:thumbprints": json.dumps(["auto"] * 6)}, "irsa:thumbprints may hold at most 5 entries, got 6"),
+    ({"irsa:host": ""}, "irsa:host must be a host name or IP address"),
+    ({"irsa:host": "ubuntu@node1"}, "irsa:host must be a host name or IP address (no spaces, no user@ or :port)"),
+    ({"irsa:sshPort": "70000"}, "irsa:sshPort must be between 1 and 65535, got 70000"),
+    ({"irsa:sshUser": "Bad User"}, "irsa:sshUser must be a login name, got 'Bad User'"),
+    ({"irsa:distribution": "k0s"}, "irsa:distribution must be one of microk8s, got 'k0s'"),
+    ({"irsa:keyDir": "opt/k8s"}, "irsa:keyDir must be an absolute, normalised directory path"),
+    ({"irsa:keyDir": "/opt/../etc"}, "irsa:keyDir must be an absolute, normalised directory path"),
+    ({"irsa:keyDir": "/opt/k 8s"}, "irsa:keyDir must be an absolute"),
+    ({"irsa:readyTimeoutSeconds": "5"}, "irsa:readyTimeoutSeconds must be between 10 and 3600, got 5"),
+    ({"irsa:tokenExpirationSeconds": "599"}, "irsa:tokenExpirationSeconds must be between 600 and 86400, got 599"),
+    ({"irsa:audience": ""}, "irsa:audience must be a non-empty string without spaces"),
+    ({"irsa:apiAudiences": "[]"}, "irsa:apiAudiences must list at least one audience"),
+    ({"irsa:githubOwner": "-bad-"}, "irsa:githubOwner must be a GitHub user or organisation name"),
+    ({"irsa:githubRepository": "my repo"}, "irsa:githubRepository must be a repository name"),
+    ({"irsa:githubBranch": "feature..x"}, "irsa:githubBranch must be a git branch name"),
+    ({"irsa:githubBranch": "main/"}, "irsa:githubBranch must be a git branch name"),
+    ({"irsa:sshPrivateKey": "hunter2"}, "irsa:sshPrivateKey must be set as a secret: pulumi config set --secret irsa:sshPrivateKey"),
+    ({"irsa:serviceAccounts": '{"namespace": "a"}'}, "irsa:serviceAccounts must be a list"),
+    ({"irsa:serviceAccounts": '["default/aws-cli"]'}, 'irsa:serviceAccounts[0] must be an object with namespace and name, got "default/aws-cli"'),
+    (accounts({"namespace": "default"}), "irsa:serviceAccounts[0].name is required"),
+    (accounts({"namespace": "default", "name": "a", "s3BucketPrefx": "x"}),
+     "irsa:serviceAccounts[0] has an unknown field 's3BucketPrefx' (did you mean s3BucketPrefix?)"),
+    (accounts({"namespace": "Default", "name": "a"}), "irsa:serviceAccounts[0].namespace must be a DNS-1123 label"),
+    (accounts({"namespace": "default", "name": "aws_cli"}), "irsa:serviceAccounts[0].name must be a DNS-1123 subdomain"),
+    (accounts({"namespace": "default", "name": "a", "testPod": "yes"}),
+     'irsa:serviceAccounts[0].testPod must be true or false, got "yes"'),
+    (accounts({"namespace": "a", "name": "b"}, {"namespace": "a", "name": "b", "roleName": "other"}),
+     "irsa:serviceAccounts lists a/b more than once"),
+    (accounts({"namespace": "a", "name": "b", "roleName": "r"}, {"namespace": "a", "name": "c", "roleName": "r"}),
+     "irsa:serviceAccounts gives the role name 'r' to more than one service account"),
+    (accounts({"namespace": "default", "name": "a" * 60}),
+     "irsa:serviceAccounts[0].roleName must be at most 64 letters, digits or '+=,.@_-'; got 'k8s_default_"),
+    (accounts({"namespace": "default", "name": "a", "roleName": "bad/role"}),
+     "irsa:serviceAccounts[0].roleName must be at most 64"),
+    (accounts({"namespace": "default", "name": "a", "s3BucketPrefix": "My_Bucket"}),
+     "irsa:serviceAccounts[0].s3BucketPrefix must start a valid bucket name"),
+    (accounts({"namespace": "default", "name": "a", "s3BucketPrefix": "-k8s"}),
+     "irsa:serviceAccounts[0].s3BucketPrefix must start a valid bucket name"),
+    (accounts({"namespace": "default", "name": "a", "policyArns": ["ReadOnlyAccess"]}),
+     "irsa:serviceAccounts[0].policyArns entry 'ReadOnlyAccess' must be an IAM policy ARN"),
+    (accounts({"namespace": "default", "name": "a", "policy": {"Version": "2012-10-17"}}),
+     "irsa:serviceAccounts[0].policy must be an IAM policy document with a Statement"),
+    (accounts({"namespace": "default", "name": "*"}),
+     "irsa:serviceAccounts[0] uses '*' in default/*: set allowWildcard: true"),
+    (accounts({"namespace": "default", "name": "*", "allowWildcard": True, "testPod": True}),
+     "irsa:serviceAccounts[0] is a pattern (default/*): testPod and createNamespace need one concrete"),
+    ({"irsa:githubBranch": "b" * 700, **accounts({"namespace": "default", "name": "aws-cli"})},
+     "irsa:serviceAccounts[0]: the trust policy for service account default/aws-cli would be"),
+]
+
+
+@pytest.mark.parametrize("extra, message", BAD, ids=[m[:50] for _, m in BAD])
+def test_bad_value_gets_one_message_naming_the_key(extra, message):
+    with pytest.raises(settings.SettingsError) as err:
+        parse(extra)
+    assert len(err.value.problems) == 1, err.value.problems
+    assert message in err.value.problems[0]
+
+
+def test_required_key_message_says_how_to_set_it():
+    with pytest.raises(settings.SettingsError) as err:
+        settings.parse({"irsa:githubOwner": "o", "irsa:githubRepository": "r"})
+    assert err.value.problems == ["irsa:host is required: pulumi config set irsa:host VALUE"]
+
+
+def test_example_stacks_are_valid():
+    from conftest import stack_file_config  # noqa: PLC0415
+
+    stacks = sorted(ROOT.glob("Pulumi.*.yaml"))
+    assert ROOT / "Pulumi.dev.yaml" in stacks
+    for stack in stacks:
+        parsed = settings.parse(stack_file_config(stack))
+        assert parsed.service_accounts, stack.name
