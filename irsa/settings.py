@@ -9,6 +9,7 @@ resource exists before this has passed. Defaults here mirror ``Pulumi.yaml``
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import posixpath
@@ -186,6 +187,8 @@ class Settings:
     thumbprints: tuple[str, ...]
     service_accounts: tuple[ServiceAccount, ...]
     kubeconfig: Secret | None
+    # The AWS provider's own aws:region, read (not declared) so pods get the same region.
+    aws_region: str | None = None
 
 
 # --- patterns -------------------------------------------------------------
@@ -296,14 +299,14 @@ def parse(raw: Mapping[str, Any], secret_keys: Collection[str] = ()) -> Settings
     settings = _build(values, problems)
     if problems.messages:
         raise SettingsError(problems.messages)
-    assert settings is not None
-    return settings
+    region = raw.get("aws:region")
+    return dataclasses.replace(settings, aws_region=region if isinstance(region, str) else None)
 
 
 # --- validation -----------------------------------------------------------
 
 
-def _build(v: dict[str, Any], p: _Problems) -> Settings | None:
+def _build(v: dict[str, Any], p: _Problems) -> Settings:
     """Validate decoded values; return Settings (meaningful only without problems)."""
     owner, repo, branch = v["githubOwner"], v["githubRepository"], v["githubBranch"]
     if owner is not None:

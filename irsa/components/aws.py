@@ -1,0 +1,155 @@
+"""AWS's side of the trust chain: the IAM OIDC provider, and a role per service account."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_tls as tls
+
+from irsa import oidc, policies
+
+AUTO_THUMBPRINT = "auto"
+
+
+@dataclass(frozen=True)
+class OidcProviderArgs:
+    """The issuer AWS should trust, and for which client ids (token audiences)."""
+
+    issuer_url: str
+    client_ids: Sequence[str]
+    thumbprints: Sequence[str] = (AUTO_THUMBPRINT,)
+    depends_on: Sequence[pulumi.Resource] = ()
+
+
+class OidcProvider(pulumi.ComponentResource):
+    """The IAM OIDC identity provider for the issuer.
+
+    Its URL is the issuer URL byte for byte (STS looks the provider up by the
+    token's ``iss``). Thumbprints: ``auto`` is the SHA-1 of the top-most
+    certificate the issuer host serves, which is what IAM wants (not the
+    leaf's); an empty list omits them and AWS checks the chain against its own CAs.
+    """
+
+    arn: pulumi.Output[str]
+    url: pulumi.Output[str]
+
+    def __init__(self, name: str, args: OidcProviderArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("irsa:aws:OidcProvider", name, None, opts)
+        thumbprints = self._thumbprints(args)
+        provider = aws.iam.OpenIdConnectProvider(
+            f"{name}-provider",
+            url=args.issuer_url,
+            client_id_lists=list(args.client_ids),
+            thumbprint_lists=thumbprints,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+        )
+        self.arn = provider.arn
+        self.url = pulumi.Output.from_input(oidc.condition_key_prefix(args.issuer_url))
+        self.register_outputs({"arn": self.arn, "url": self.url})
+
+    def _thumbprints(self, args: OidcProviderArgs) -> pulumi.Output[list[str]] | None:
+        if not args.thumbprints:
+            return None
+        host = urlsplit(args.issuer_url).hostname
+        top_most: pulumi.Output[str] | None = None
+        if AUTO_THUMBPRINT in args.thumbprints:
+            certificate = tls.get_certificate_output(
+                url=f"https://{host}", opts=pulumi.InvokeOptions(parent=self)
+            )
+            # certificates[0] is the top of the chain the host presents.
+            top_most = certificate.certificates.apply(lambda chain: chain[0].sha1_fingerprint.lower())
+        entries = [top_most if t == AUTO_THUMBPRINT else t for t in args.thumbprints]
+        # Two "auto" entries, or "auto" equal to a given one, are one thumbprint.
+        return pulumi.Output.all(*entries).apply(lambda values: list(dict.fromkeys(values)))
+
+
+@dataclass(frozen=True)
+class ServiceAccountRoleArgs:
+    """A service account's IAM role. Needs only the provider's ARN and the issuer URL,
+    so another stack can use it with values from a StackReference."""
+
+    provider_arn: pulumi.Input[str]
+    issuer_url: pulumi.Input[str]
+    namespace: str
+    name: str
+    audience: str = "sts.amazonaws.com"
+    role_name: str | None = None
+    s3_bucket_prefix: str | None = None
+    policy_arns: Sequence[str] = ()
+    policy: Mapping[str, Any] | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class ServiceAccountRole(pulumi.ComponentResource):
+    """An IAM role that tokens of exactly one service account (or an explicit pattern) may assume."""
+
+    arn: pulumi.Output[str]
+    name: pulumi.Output[str]
+    policies: list[pulumi.Resource]
+
+    def __init__(self, name: str, args: ServiceAccountRoleArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("irsa:aws:ServiceAccountRole", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        account = f"{args.namespace}/{args.name}"
+
+        def trust(issuer_url: str) -> pulumi.Output[str]:
+            prefix = oidc.condition_key_prefix(issuer_url)
+            # Fails the preview, naming the service account, before IAM would.
+            policies.check_trust_policy_size(prefix, args.namespace, args.name, args.audience)
+            document = policies.trust_policy(
+                args.provider_arn, prefix, args.namespace, args.name, args.audience
+            )
+            return pulumi.Output.json_dumps(document)
+
+        role = aws.iam.Role(
+            f"{name}-role",
+            name=args.role_name or f"k8s_{args.namespace}_{args.name}",
+            description=f"Assumed by Kubernetes service account {account} (IRSA)",
+            assume_role_policy=pulumi.Output.from_input(args.issuer_url).apply(trust),
+            tags={"irsa/service-account": account, **args.tags},
+            opts=child,
+        )
+        self.policies = []
+        if args.s3_bucket_prefix:
+            self.policies.append(
+                aws.iam.RolePolicy(
+                    f"{name}-s3",
+                    role=role.id,
+                    name=f"s3-prefix-full-access-{args.s3_bucket_prefix}",
+                    policy=pulumi.Output.json_dumps(policies.s3_prefix_policy(args.s3_bucket_prefix)),
+                    opts=child,
+                )
+            )
+        if args.policy:
+            self.policies.append(
+                aws.iam.RolePolicy(
+                    f"{name}-inline",
+                    role=role.id,
+                    name="irsa-inline",
+                    policy=pulumi.Output.json_dumps(dict(args.policy)),
+                    opts=child,
+                )
+            )
+        for arn in dict.fromkeys(args.policy_arns):
+            # Named by the policy, not its position, so reordering the list replaces nothing.
+            policy_name = arn.rsplit("/", 1)[-1]
+            self.policies.append(
+                aws.iam.RolePolicyAttachment(
+                    f"{name}-attach-{policy_name}", role=role.name, policy_arn=arn, opts=child
+                )
+            )
+        if not self.policies:
+            pulumi.log.warn(
+                f"the role for service account {account} has no permissions: set s3BucketPrefix, "
+                "policyArns or policy, or it can be assumed but do nothing",
+                resource=self,
+            )
+
+        self.arn = role.arn
+        self.name = role.name
+        self.register_outputs({"arn": self.arn, "name": self.name})
