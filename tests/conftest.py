@@ -49,13 +49,24 @@ def rsa_private_key_pem(bits: int = 2048) -> str:
     ).decode()
 
 
+# What a mocked StackReference to the irsa stack holds.
+IRSA_STACK_OUTPUTS = {
+    "issuerUrl": "https://raw.githubusercontent.com/example-org/oidc-issuer/refs/heads/main",
+    "oidcProviderArn": f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/"
+    "raw.githubusercontent.com/example-org/oidc-issuer/refs/heads/main",
+    "audience": "sts.amazonaws.com",
+}
+
+
 class IrsaMocks(pulumi.runtime.Mocks):
     """Provider behaviour close enough to real for the program's logic to be exercised."""
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         state: dict[str, Any] = dict(args.inputs)
         resource_id = f"{args.name}-id"
-        if args.typ == "tls:index/privateKey:PrivateKey":
+        if args.typ == "pulumi:pulumi:StackReference":
+            state = {"name": args.name, "outputs": IRSA_STACK_OUTPUTS, "secretOutputNames": []}
+        elif args.typ == "tls:index/privateKey:PrivateKey":
             pem = rsa_private_key_pem(int(args.inputs.get("rsaBits", 2048)))
             private = serialization.load_pem_private_key(pem.encode(), None)
             state |= {
@@ -127,7 +138,7 @@ class Recorder:
     """The registrations and stack outputs of one mocked program run."""
 
     registrations: list[Registration] = field(default_factory=list)
-    stack_outputs: dict[str, Any] = field(default_factory=dict)
+    stack_outputs: dict[str, Resolved] = field(default_factory=dict)
 
     def of_type(self, type_: str) -> list[Registration]:
         return [r for r in self.registrations if r.type == type_]
@@ -154,10 +165,16 @@ class Recorder:
         """
         resolved: dict[str, Resolved] = {}
 
+        async def resolve(value: Any) -> Resolved:
+            output = pulumi.Output.from_input(value)
+            return Resolved(await output.future(), await output.is_secret())
+
         async def settle(outputs: Mapping[str, Any]) -> None:
             for key, value in outputs.items():
-                output = pulumi.Output.from_input(value)
-                resolved[key] = Resolved(await output.future(), await output.is_secret())
+                resolved[key] = await resolve(value)
+            # What the program exported with pulumi.export.
+            for key, value in runtime_settings.get_root_resource().outputs.items():
+                self.stack_outputs[key] = await resolve(value)
 
         @pulumi.runtime.test
         def program():
@@ -202,20 +219,32 @@ class RecordingMonitor(pulumi_mocks_module.MockMonitor):
             )
         return response
 
-    def RegisterResourceOutputs(self, request):
-        if request.urn.endswith("pulumi:pulumi:Stack::irsa-test") or "::pulumi:pulumi:Stack::" in request.urn:
-            outputs = rpc.deserialize_properties(request.outputs)
-            self.recorder.stack_outputs.update(outputs)
-        return super().RegisterResourceOutputs(request)
+    def ReadResource(self, request):
+        response = super().ReadResource(request)
+        self.recorder.registrations.append(
+            Registration(
+                type=request.type, name=request.name, urn=response.urn, parent=request.parent,
+                dependencies=list(request.dependencies), property_dependencies={},
+                delete_before_replace=False, additional_secret_outputs=[], ignore_changes=[],
+                replace_on_changes=[], inputs=rpc.deserialize_properties(request.properties),
+                custom=True,
+            )
+        )
+        return response
 
 
 @pytest.fixture
-def pulumi_mocks():
-    """Fresh Pulumi mocks for one test; returns the Recorder of what was registered."""
+def pulumi_mocks(request):
+    """Fresh Pulumi mocks for one test; returns the Recorder of what was registered.
+
+    The project is ``irsa`` unless the test is marked ``pulumi_project(NAME)``.
+    """
+    marker = request.node.get_closest_marker("pulumi_project")
+    project = marker.args[0] if marker else "irsa"
     recorder = Recorder()
     runtime_settings.set_root_resource(None)
     monitor = RecordingMonitor(IrsaMocks(), recorder)
-    pulumi.runtime.set_mocks(IrsaMocks(), project="irsa", stack="test", preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(IrsaMocks(), project=project, stack="test", preview=False, monitor=monitor)
     # Guard: a test must never run against anything but these mocks.
     assert runtime_settings.get_monitor() is monitor
     yield recorder
@@ -234,12 +263,13 @@ def stack_file_config(path: Path) -> dict[str, str]:
     }
 
 
-def run_program(config: dict[str, str], secret_keys: list[str] | None = None) -> None:
-    """Run the real ``__main__.py`` with this config (call inside ``Recorder.run``)."""
+def run_program(config: dict[str, str], secret_keys: list[str] | None = None,
+                program: Path = ROOT / "__main__.py") -> None:
+    """Run a real Pulumi program file with this config (call inside ``Recorder.run``)."""
     runtime_config.set_all_config(config, secret_keys or [])
     cwd = os.getcwd()
-    os.chdir(ROOT)
+    os.chdir(program.parent)
     try:
-        runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+        runpy.run_path(str(program), run_name="__main__")
     finally:
         os.chdir(cwd)

@@ -77,7 +77,7 @@ class ServiceAccountRoleArgs:
     issuer_url: pulumi.Input[str]
     namespace: str
     name: str
-    audience: str = "sts.amazonaws.com"
+    audience: pulumi.Input[str] = "sts.amazonaws.com"
     role_name: str | None = None
     s3_bucket_prefix: str | None = None
     policy_arns: Sequence[str] = ()
@@ -97,20 +97,18 @@ class ServiceAccountRole(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         account = f"{args.namespace}/{args.name}"
 
-        def trust(issuer_url: str) -> pulumi.Output[str]:
+        def trust(issuer_url: str, audience: str) -> pulumi.Output[str]:
             prefix = oidc.condition_key_prefix(issuer_url)
             # Fails the preview, naming the service account, before IAM would.
-            policies.check_trust_policy_size(prefix, args.namespace, args.name, args.audience)
-            document = policies.trust_policy(
-                args.provider_arn, prefix, args.namespace, args.name, args.audience
-            )
+            policies.check_trust_policy_size(prefix, args.namespace, args.name, audience)
+            document = policies.trust_policy(args.provider_arn, prefix, args.namespace, args.name, audience)
             return pulumi.Output.json_dumps(document)
 
         role = aws.iam.Role(
             f"{name}-role",
             name=args.role_name or f"k8s_{args.namespace}_{args.name}",
             description=f"Assumed by Kubernetes service account {account} (IRSA)",
-            assume_role_policy=pulumi.Output.from_input(args.issuer_url).apply(trust),
+            assume_role_policy=pulumi.Output.all(args.issuer_url, args.audience).apply(lambda v: trust(*v)),
             tags={"irsa/service-account": account, **args.tags},
             opts=child,
         )
