@@ -1,0 +1,46 @@
+"""Reading the engine's configuration: the CLI's environment and set_all_config alike."""
+
+import json
+
+import pulumi
+import pytest
+from pulumi.runtime import config as runtime_config
+
+from irsa import stack_config
+
+BASE = {"irsa:githubOwner": "o", "irsa:githubRepository": "r", "irsa:host": "h"}
+KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n"
+
+
+@pytest.fixture(autouse=True)
+def clean_config(monkeypatch):
+    runtime_config.set_all_config({}, [])
+    monkeypatch.delenv("PULUMI_CONFIG", raising=False)
+    monkeypatch.delenv("PULUMI_CONFIG_SECRET_KEYS", raising=False)
+    yield
+    runtime_config.set_all_config({}, [])
+
+
+def test_reads_the_clis_environment_with_secret_keys(monkeypatch):
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({**BASE, "irsa:sshPrivateKey": KEY, "irsa:sshPort": "2222"}))
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", json.dumps(["irsa:sshPrivateKey"]))
+    settings = stack_config.load()
+    assert settings.host.ssh_port == 2222
+    assert settings.host.ssh_private_key.value == KEY
+
+
+def test_reads_set_all_config():
+    runtime_config.set_all_config({**BASE, "irsa:sshPrivateKey": KEY}, ["irsa:sshPrivateKey"])
+    assert stack_config.load().host.ssh_private_key.value == KEY
+
+
+def test_plain_secret_and_bad_values_stop_the_run_cleanly(monkeypatch):
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({**BASE, "irsa:sshPrivateKey": KEY, "irsa:sshPort": "x"}))
+    with pytest.raises(pulumi.RunError) as err:
+        stack_config.load()
+    assert str(err.value).splitlines() == [
+        "invalid configuration:",
+        "  irsa:sshPrivateKey must be set as a secret: pulumi config set --secret irsa:sshPrivateKey VALUE",
+        "  irsa:sshPort must be a whole number, got 'x'",
+    ]
+    assert KEY not in str(err.value)
