@@ -40,7 +40,7 @@ def test_plain_secret_and_bad_values_stop_the_run_cleanly(monkeypatch):
         stack_config.load()
     assert str(err.value).splitlines() == [
         "invalid configuration:",
-        "  irsa:sshPrivateKey must be set as a secret: pulumi config set --secret irsa:sshPrivateKey VALUE",
         "  irsa:sshPort must be a whole number, got 'x'",
+        "  irsa:sshPrivateKey must be set as a secret: pulumi config set --secret irsa:sshPrivateKey VALUE",
     ]
     assert KEY not in str(err.value)
