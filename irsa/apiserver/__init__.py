@@ -1,0 +1,53 @@
+"""The script that gives a host's kube-apiserver the IRSA issuer, per Kubernetes distribution.
+
+Pure, no Pulumi. One builder per distribution renders a bash script holding
+both modes (``apply`` and ``revert``); ``command_line`` picks the mode on the
+SSH command line while the script, keys included, travels on stdin. k3s and
+kubeadm would be further entries of ``BUILDERS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from irsa.apiserver import microk8s
+from irsa.apiserver.common import MODES, HostConfig, HostConfigError, as_root, command_line, host_config
+
+BUILDERS: Mapping[str, Callable[[HostConfig], str]] = {
+    "microk8s": microk8s.render,
+}
+
+KUBECONFIG_COMMANDS: Mapping[str, str] = {
+    "microk8s": "microk8s config",
+}
+
+__all__ = [
+    "BUILDERS",
+    "KUBECONFIG_COMMANDS",
+    "MODES",
+    "HostConfig",
+    "HostConfigError",
+    "command_line",
+    "host_config",
+    "host_script",
+    "kubeconfig_command_line",
+]
+
+
+def _for(table: Mapping[str, object], distribution: str) -> None:
+    if distribution not in table:
+        raise HostConfigError(
+            f"no host script for distribution {distribution!r}; known: {', '.join(sorted(table))}"
+        )
+
+
+def host_script(distribution: str, config: HostConfig) -> str:
+    """The bash script for ``distribution`` that applies or reverts ``config``."""
+    _for(BUILDERS, distribution)
+    return BUILDERS[distribution](config)
+
+
+def kubeconfig_command_line(distribution: str) -> str:
+    """The SSH command line that prints the cluster's admin kubeconfig."""
+    _for(KUBECONFIG_COMMANDS, distribution)
+    return as_root(KUBECONFIG_COMMANDS[distribution])

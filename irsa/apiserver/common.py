@@ -1,0 +1,158 @@
+"""What every distribution's host script shares: its inputs, their checks, the shell header.
+
+Pure, no Pulumi. A distribution module (``microk8s.py``) adds the part that
+knows where its API server's flags live and how to restart it.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from irsa import oidc
+from irsa.settings import HostSettings
+
+MODES = ("apply", "revert")
+# Kubernetes key ids are base64url: safe in file names and shell words as they are.
+_KEY_ID = re.compile(r"^[A-Za-z0-9_-]{43}$")
+_KEY_DIR = re.compile(r"^/[A-Za-z0-9._/-]*$")
+# Audiences become one comma-separated flag value, unquoted, in a line kubelite splits on spaces.
+_AUDIENCE = re.compile(r"^[^\s,\"'#\\]+$")
+
+COMMON_SHELL = Path(__file__).with_name("common.sh")
+
+
+class HostConfigError(ValueError):
+    """Inputs that would give a broken or unsafe host script."""
+
+
+@dataclass(frozen=True)
+class HostConfig:
+    """Everything the host script needs, already resolved to plain values.
+
+    ``key_ids`` and ``public_keys_pem`` are in the same order, the signing key
+    first; ``signing_private_key_pem`` is that first key's private half.
+    """
+
+    issuer_url: str
+    key_ids: tuple[str, ...]
+    public_keys_pem: tuple[str, ...]
+    signing_private_key_pem: str = field(repr=False)
+    api_audiences: tuple[str, ...]
+    audience: str
+    key_dir: str
+    ready_timeout_seconds: int
+    restart_workloads: bool
+
+    def __post_init__(self) -> None:
+        check(self)
+
+
+def host_config(
+    host: HostSettings,
+    *,
+    issuer_url: str,
+    key_ids: Sequence[str],
+    public_keys_pem: Sequence[str],
+    signing_private_key_pem: str,
+    api_audiences: Sequence[str],
+    audience: str,
+) -> HostConfig:
+    """The script's inputs from the host's settings and the issuer's resolved values."""
+    return HostConfig(
+        issuer_url=issuer_url,
+        key_ids=tuple(key_ids),
+        public_keys_pem=tuple(public_keys_pem),
+        signing_private_key_pem=signing_private_key_pem,
+        api_audiences=tuple(api_audiences),
+        audience=audience,
+        key_dir=host.key_dir,
+        ready_timeout_seconds=host.ready_timeout_seconds,
+        restart_workloads=host.restart_workloads,
+    )
+
+
+def check(config: HostConfig) -> None:
+    """Raise ``HostConfigError`` unless the keys agree with each other and every value is safe."""
+    oidc.check_issuer_url(config.issuer_url)
+    if not config.key_ids or len(config.key_ids) != len(config.public_keys_pem):
+        raise HostConfigError(
+            f"need one key id per public key, signing key first; got {len(config.key_ids)} key ids "
+            f"and {len(config.public_keys_pem)} public keys"
+        )
+    for kid, pem in zip(config.key_ids, config.public_keys_pem, strict=True):
+        if not _KEY_ID.match(kid) or oidc.key_id(oidc.load_public_key(pem.encode())) != kid:
+            raise HostConfigError(f"key id {kid!r} is not the Kubernetes key id of its public key")
+    signing_kid = oidc.key_id(oidc.load_public_key(config.signing_private_key_pem.encode()))
+    if signing_kid != config.key_ids[0]:
+        raise HostConfigError("the signing private key does not belong to the first public key")
+    if len(set(config.key_ids)) != len(config.key_ids):
+        raise HostConfigError("a public key is listed more than once")
+    for audience in (config.audience, *config.api_audiences):
+        if not _AUDIENCE.match(audience):
+            raise HostConfigError(
+                f"audience {audience!r} must be non-empty, without spaces, commas, quotes or '#'"
+            )
+    if not config.api_audiences:
+        raise HostConfigError("at least one API audience is needed")
+    if not _KEY_DIR.match(config.key_dir) or config.key_dir in ("/", "") or "/." in config.key_dir:
+        raise HostConfigError(f"key directory {config.key_dir!r} must be a plain absolute path")
+    if config.ready_timeout_seconds < 1:
+        raise HostConfigError("the ready timeout must be at least one second")
+
+
+def pem_text(pem: str) -> str:
+    """A PEM block exactly as written to the host: no surrounding blank lines, one final newline.
+
+    One canonical form keeps the script, and so the Pulumi inputs, identical run after run.
+    """
+    return pem.strip() + "\n"
+
+
+def shell_inputs(config: HostConfig) -> str:
+    """The script's input section: one shell assignment per value, quoted for bash.
+
+    Keys are plain single-quoted strings written with the ``printf`` builtin,
+    so no key ever reaches a process's command line.
+    """
+    public_keys = "\n".join(f"  {shlex.quote(pem_text(p))}" for p in config.public_keys_pem)
+    lines = [
+        f"IRSA_ISSUER={shlex.quote(config.issuer_url)}",
+        f"IRSA_AUDIENCE={shlex.quote(config.audience)}",
+        f"IRSA_API_AUDIENCES={shlex.quote(','.join(config.api_audiences))}",
+        f"IRSA_KEY_DIR={shlex.quote(config.key_dir)}",
+        f"IRSA_READY_TIMEOUT={config.ready_timeout_seconds}",
+        f"IRSA_RESTART_WORKLOADS={'true' if config.restart_workloads else 'false'}",
+        f"IRSA_KEY_IDS=({' '.join(config.key_ids)})",
+        f"IRSA_PUBLIC_KEYS=(\n{public_keys}\n)",
+        f"IRSA_SIGNING_KEY={shlex.quote(pem_text(config.signing_private_key_pem))}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def as_root(command: str) -> str:
+    """A command line that runs ``command`` as root over SSH.
+
+    As root it runs as it is; any other user goes through ``sudo -n``, and a
+    user without passwordless sudo gets a message naming what is missing
+    instead of a password prompt that would hang.
+    """
+    return (
+        f'if [ "$(id -u)" -eq 0 ]; then exec {command}; fi; '
+        f"if sudo -n true 2>/dev/null; then exec sudo -n {command}; fi; "
+        'echo "irsa: the user $(id -un) needs passwordless sudo (sudo -n true failed), '
+        'or connect as root (irsa:sshUser)" >&2; exit 1'
+    )
+
+
+def command_line(mode: str) -> str:
+    """The command Pulumi runs over SSH for ``mode``; the script arrives on stdin.
+
+    Nothing secret is on this line: keys travel inside the script.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    return as_root(f"bash -s -- {mode}")
