@@ -1,7 +1,8 @@
 """``python -m irsa``: the issuer documents from the command line.
 
 ``jwks FILE...`` replaces the seed procedure's Java pem-to-jwks step;
-``discovery ISSUER_URL`` prints the discovery document to publish beside it.
+``discovery ISSUER_URL`` prints the discovery document to publish beside it;
+``verify`` checks the whole trust chain the way STS does (``irsa.verify``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from irsa import oidc
+from irsa.verify import command as verify_command
 
 EXIT_USAGE = 2
 
@@ -71,6 +73,8 @@ def parser() -> argparse.ArgumentParser:
     discovery.add_argument("issuer_url", metavar="ISSUER_URL",
                            help="https URL without query, fragment, port or trailing slash")
     discovery.set_defaults(run=_discovery)
+
+    verify_command.add_parser(commands)
     return top
 
 

@@ -1,0 +1,206 @@
+"""``python -m irsa verify``: its flags, where its inputs come from, and its report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from irsa.verify import token as tokens
+from irsa.verify.chain import DEFAULT_AUDIENCE, FAIL, OK, SKIP, SKIPPED, Chain, Inputs, Result, exit_status, run
+from irsa.verify.checks import CHECKS
+
+EXIT_USAGE = 2
+# What `pulumi stack output --json` shows for a secret without --show-secrets.
+HIDDEN_SECRET = "[secret]"
+
+DESCRIPTION = """\
+Check every link of the IRSA trust chain the way AWS STS does, in STS's order,
+and say which one is broken, why, and how to fix it. One line per check: ok,
+FAIL (with cause and fix) or skip (a check it needs did not pass).
+Exit status: 0 when every check passes, 1 when one fails, 2 for bad usage.
+Tokens and credentials are never printed.
+
+Checks, in order:
+""" + "\n".join(f"  {c.name:<16}{c.what}" for c in CHECKS)
+
+EPILOG = """\
+example:
+  pulumi stack output --json | python -m irsa verify --stack-outputs - \\
+      --service-account default/aws-cli --token-file token.jwt
+"""
+
+
+class UsageError(Exception):
+    """Inputs that cannot be used: exit status 2."""
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    """Add ``verify`` to the ``python -m irsa`` sub-commands."""
+    verify = commands.add_parser(
+        "verify", help="check the whole IRSA trust chain as STS does, and say what is wrong",
+        description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    inputs = verify.add_argument_group("what to verify")
+    inputs.add_argument("--stack-outputs", metavar="FILE",
+                        help="the output of `pulumi stack output --json` (a file, or - for stdin); "
+                             "gives the issuer URL, the audience, the role of the service account "
+                             "and the kubeconfig. Flags below override it")
+    inputs.add_argument("--service-account", required=True, metavar="NS/NAME",
+                        help="the service account whose token is checked, e.g. default/aws-cli")
+    inputs.add_argument("--issuer-url", metavar="URL", help="the issuer URL (stack output issuerUrl)")
+    inputs.add_argument("--role-arn", metavar="ARN",
+                        help="the role to assume (stack output serviceAccountRoles[NS/NAME])")
+    inputs.add_argument("--audience", metavar="AUD",
+                        help=f"the token audience, a client id of the OIDC provider (stack output "
+                             f"audience; default {DEFAULT_AUDIENCE})")
+    token = verify.add_argument_group("the token (--token-file or --from-cluster)")
+    source = token.add_mutually_exclusive_group(required=True)
+    source.add_argument("--token-file", metavar="FILE",
+                        help="a service-account token, e.g. copied from a pod's "
+                             "/var/run/secrets/eks.amazonaws.com/serviceaccount/token")
+    source.add_argument("--from-cluster", action="store_true",
+                        help="request a fresh token for the service account and audience from the "
+                             "API server (TokenRequest), using --kubeconfig, $KUBECONFIG or the "
+                             "stack output kubeconfig (needs --show-secrets)")
+    token.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig for --from-cluster")
+    aws = verify.add_argument_group("AWS and HTTPS")
+    aws.add_argument("--region", help="AWS region for STS and S3 (default: your AWS configuration, "
+                                      "else us-east-1)")
+    aws.add_argument("--endpoint-url", metavar="URL",
+                     help="send every AWS API call here instead of AWS (for a local test server)")
+    aws.add_argument("--ca-bundle", metavar="FILE",
+                     help="CA certificates (PEM) to trust for the issuer's HTTPS, instead of the "
+                          "system's (for a test CA)")
+    aws.add_argument("--s3-bucket-prefix", metavar="PREFIX",
+                     help="also check that the role can create (and then deletes) a bucket named "
+                          "PREFIX-… and gets AccessDenied for a bucket without the prefix")
+    verify.add_argument("--json", action="store_true", help="print the results as JSON")
+    verify.set_defaults(run=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run ``verify`` for parsed arguments; print the report; return the exit status."""
+    try:
+        inputs = inputs_from(args, os.environ, sys.stdin)
+    except UsageError as err:
+        print(f"irsa verify: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    results = run(Chain.start(inputs), CHECKS)
+    sys.stdout.write(render_json(inputs, results) if args.json else render_text(inputs, results))
+    return exit_status(results)
+
+
+def inputs_from(args: argparse.Namespace, environ: Mapping[str, str], stdin: TextIO) -> Inputs:
+    """The ``Inputs`` for these flags, stack outputs and environment; ``UsageError`` if incomplete."""
+    namespace, _, name = args.service_account.partition("/")
+    if not namespace or not name or "/" in name:
+        raise UsageError(f"--service-account must be NAMESPACE/NAME, got {args.service_account!r}")
+    outputs = load_stack_outputs(args.stack_outputs, stdin) if args.stack_outputs else {}
+    issuer_url = args.issuer_url or outputs.get("issuerUrl")
+    if not issuer_url:
+        raise UsageError("give --issuer-url or --stack-outputs with issuerUrl")
+    roles = outputs.get("serviceAccountRoles") or {}
+    role_arn = args.role_arn or roles.get(args.service_account)
+    if not role_arn:
+        known = ", ".join(sorted(roles)) or "none"
+        raise UsageError(f"no role for {args.service_account}: give --role-arn, or --stack-outputs "
+                         f"whose serviceAccountRoles has it (it has: {known})")
+    audience = args.audience or outputs.get("audience") or DEFAULT_AUDIENCE
+    if args.token_file:
+        if not Path(args.token_file).is_file():
+            raise UsageError(f"--token-file {args.token_file}: no such file")
+        get_token: Callable[[], str] = lambda: tokens.read_file(args.token_file)
+        source = f"from {args.token_file}"
+    else:
+        kubeconfig = _kubeconfig(args.kubeconfig, environ, outputs)
+        get_token = lambda: tokens.request_from_cluster(kubeconfig, namespace, name, audience)
+        source = f"from a TokenRequest for audience {audience}"
+    return Inputs(
+        issuer_url=issuer_url, namespace=namespace, name=name, role_arn=role_arn,
+        get_token=get_token, token_source=source, audience=audience,
+        endpoint_url=args.endpoint_url, region=args.region, ca_bundle=args.ca_bundle,
+        s3_bucket_prefix=args.s3_bucket_prefix,
+    )
+
+
+def load_stack_outputs(source: str, stdin: TextIO) -> dict[str, Any]:
+    """The JSON object ``pulumi stack output --json`` printed, from a file or ``-`` (stdin)."""
+    try:
+        text = stdin.read() if source == "-" else Path(source).read_text()
+    except OSError as err:
+        raise UsageError(f"--stack-outputs {source}: {err.strerror or err}") from None
+    try:
+        outputs = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise UsageError(f"--stack-outputs {source}: not JSON ({err}); "
+                         "use `pulumi stack output --json`") from None
+    if not isinstance(outputs, dict):
+        raise UsageError(f"--stack-outputs {source}: expected a JSON object of outputs")
+    return outputs
+
+
+def _kubeconfig(flag: str | None, environ: Mapping[str, str],
+                outputs: Mapping[str, Any]) -> str | dict[str, Any]:
+    """A kubeconfig path, or the stack's kubeconfig parsed."""
+    if flag or environ.get("KUBECONFIG"):
+        # kubectl allows a list in KUBECONFIG; the first file is the one used here.
+        return flag or environ["KUBECONFIG"].split(os.pathsep)[0]
+    stacked = outputs.get("kubeconfig")
+    if stacked == HIDDEN_SECRET:
+        raise UsageError("the stack output kubeconfig is hidden: run `pulumi stack output --json "
+                         "--show-secrets`, or give --kubeconfig")
+    if not stacked:
+        raise UsageError("--from-cluster needs a kubeconfig: --kubeconfig, $KUBECONFIG or the "
+                         "stack output kubeconfig")
+    import yaml  # comes with the Kubernetes client, which --from-cluster needs anyway
+
+    try:
+        parsed = yaml.safe_load(stacked) if isinstance(stacked, str) else stacked
+    except yaml.YAMLError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        raise UsageError("the stack output kubeconfig is not a kubeconfig document")
+    return parsed
+
+
+def render_text(inputs: Inputs, results: Sequence[Result]) -> str:
+    """The report for a terminal: one line per check, cause and fix under a failure."""
+    lines = [f"verify {inputs.service_account} → {inputs.role_arn}",
+             f"issuer {inputs.issuer_url}, audience {inputs.audience}"]
+    width = max(len(r.name) for r in results)
+    for result in results:
+        lines.append(f"{result.status:<4} {result.name:<{width}}  {result.message}")
+        if result.failed:
+            indent = " " * (width + 7)
+            lines.append(f"{indent}cause: {result.cause}")
+            lines.append(f"{indent}fix:   {result.fix}")
+            if result.sts:
+                lines.append(f"{indent}STS answers: {result.sts}")
+    failed = [r.name for r in results if r.failed]
+    passed = sum(r.status == OK for r in results)
+    not_asked = sum(r.status == SKIP and not r.message.startswith(SKIPPED) for r in results)
+    tail = f" ({not_asked} not asked)" if not_asked else ""
+    lines.append(f"FAILED: {', '.join(failed)}; {passed} passed, "
+                 f"{len(results) - passed - len(failed) - not_asked} skipped{tail}" if failed
+                 else f"all {passed} checks passed{tail}")
+    return "\n".join(lines) + "\n"
+
+
+def render_json(inputs: Inputs, results: Sequence[Result]) -> str:
+    """The report for programs: the inputs (never the token) and every check."""
+    document = {
+        "ok": not any(r.failed for r in results),
+        "serviceAccount": inputs.service_account,
+        "roleArn": inputs.role_arn,
+        "issuerUrl": inputs.issuer_url,
+        "audience": inputs.audience,
+        "failed": [r.name for r in results if r.status == FAIL],
+        "checks": [{"name": r.name, "status": r.status, "message": r.message, "cause": r.cause,
+                    "fix": r.fix, "sts": r.sts} for r in results],
+    }
+    return json.dumps(document, indent=2) + "\n"
