@@ -40,9 +40,9 @@ def create_provider(iam: Any, issuer_url: str, client_ids: list[str]) -> str:
 
 
 def create_role(iam: Any, provider_arn: str, issuer_url: str, namespace: str, name: str,
-                audience: str, bucket_prefix: str | None = None) -> Irsa:
+                audience: str, bucket_prefix: str | None = None, role_name: str | None = None) -> Irsa:
     """The role a service account assumes: trust policy and S3 prefix policy from ``irsa.policies``."""
-    role_name = f"k8s_{namespace}_{name}"
+    role_name = role_name or f"k8s_{namespace}_{name}"
     trust = policies.trust_policy(provider_arn, condition_prefix(issuer_url), namespace, name, audience)
     role = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]
     if bucket_prefix:
