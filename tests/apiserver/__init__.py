@@ -1,0 +1,1 @@
+"""Tests of the host scripts (irsa.apiserver), pure and over real SSH."""
