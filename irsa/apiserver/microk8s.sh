@@ -57,6 +57,14 @@ microk8s_add_marked() {
     END { if (!inserted) print ENVIRON["MICROK8S_BLOCK"] }'
 }
 
+# Sets IRSA_TEMP to a temp file next to args file $2 holding filter $1's output
+# for file $3 (default: $2), ending like $2 does.
+microk8s_filtered_copy() {
+  irsa_temp_next_to "$2"
+  "$1" <"${3:-$2}" >"$IRSA_TEMP"
+  irsa_match_final_newline "$2" "$IRSA_TEMP"
+}
+
 # The key files that irsa's lines in file $1 name, as the API server sees them.
 microk8s_marked_key_paths() {
   awk -v added="$MICROK8S_MARK_ADDED" '
@@ -121,14 +129,10 @@ irsa_apply() {
   previous=$args.irsa-previous
   microk8s_preflight "$args"
   irsa_install_keys
-  irsa_temp_next_to "$args"
+  microk8s_filtered_copy microk8s_strip_marked "$args"
   clean=$IRSA_TEMP
-  microk8s_strip_marked <"$args" >"$clean"
-  irsa_match_final_newline "$args" "$clean"
-  irsa_temp_next_to "$args"
+  microk8s_filtered_copy microk8s_add_marked "$args" "$clean"
   desired=$IRSA_TEMP
-  microk8s_add_marked <"$clean" >"$desired"
-  irsa_match_final_newline "$args" "$desired"
   if cmp -s -- "$desired" "$args"; then
     irsa_log "$args already carries these flags: not written"
   else
@@ -166,10 +170,8 @@ irsa_revert() {
   fi
   microk8s_preflight "$args"
   mapfile -t ours < <(microk8s_marked_key_paths "$args")
-  irsa_temp_next_to "$args"
+  microk8s_filtered_copy microk8s_strip_marked "$args"
   clean=$IRSA_TEMP
-  microk8s_strip_marked <"$args" >"$clean"
-  irsa_match_final_newline "$args" "$clean"
   if cmp -s -- "$clean" "$args"; then
     irsa_log "$args carries no irsa lines: not written"
   else
