@@ -44,7 +44,8 @@ def test_condition_keys_are_the_issuer_without_scheme_plus_sub_and_aud():
 def test_wildcards_switch_to_string_like(namespace, name):
     statement = parsed_trust(namespace, name)["Statement"][0]
     assert list(statement["Condition"]) == ["StringLike"]
-    assert statement["Condition"]["StringLike"][f"{PREFIX}:sub"] == f"system:serviceaccount:{namespace}:{name}"
+    sub = statement["Condition"]["StringLike"][f"{PREFIX}:sub"]
+    assert sub == f"system:serviceaccount:{namespace}:{name}"
 
 
 def test_concrete_service_account_never_uses_string_like():

@@ -32,7 +32,8 @@ def moto():
     server.reset()
     iam = server.client("iam")
     provider_arn = iam_setup.create_provider(iam, ISSUER, [AUDIENCE])
-    irsa = iam_setup.create_role(iam, provider_arn, ISSUER, "default", "aws-cli", AUDIENCE, BUCKET_PREFIX)
+    irsa = iam_setup.create_role(iam, provider_arn, ISSUER, "default", "aws-cli", AUDIENCE,
+                                 BUCKET_PREFIX)
     yield server, irsa
     server.reset()
 

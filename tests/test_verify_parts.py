@@ -46,7 +46,8 @@ def test_the_projects_trust_policy_admits_its_service_account():
 
 
 def test_another_subject_is_refused_with_both_values_named():
-    decision = trust.evaluate(project_trust(), PROVIDER, context(sub="system:serviceaccount:default:other"))
+    other = context(sub="system:serviceaccount:default:other")
+    decision = trust.evaluate(project_trust(), PROVIDER, other)
     assert not decision.allowed
     assert decision.reasons == (
         f"statement 1: StringEquals {PREFIX}:sub wants 'system:serviceaccount:default:aws-cli', "
@@ -74,7 +75,8 @@ def test_explicit_deny_wins_over_allow():
     policy = project_trust()
     deny = dict(policy["Statement"][0], Effect="Deny", Sid="NoAwsCli")
     policy["Statement"].append(deny)
-    assert trust.evaluate(policy, PROVIDER, context()).reasons == ("statement NoAwsCli denies it explicitly",)
+    decision = trust.evaluate(policy, PROVIDER, context())
+    assert decision.reasons == ("statement NoAwsCli denies it explicitly",)
 
 
 def test_condition_keys_with_the_scheme_are_not_keys_sts_sets():
@@ -157,7 +159,8 @@ def test_slow_answers_time_out_and_are_retried(https):
 
     server.routes["/slow"] = slow
     with pytest.raises(fetch.FetchError) as failed:
-        fetch.get(server.origin + "/slow", ca_bundle=bundle, timeout=0.1, attempts=2, sleep=lambda _: None)
+        fetch.get(server.origin + "/slow", ca_bundle=bundle, timeout=0.1, attempts=2,
+                  sleep=lambda _: None)
     assert failed.value.kind == "network" and "(tried 2 times)" in str(failed.value)
     assert server.hits["/slow"] == 2
 
@@ -295,13 +298,15 @@ def test_flags_override_stack_outputs(tmp_path):
     got = inputs("--service-account", "default/aws-cli", "--token-file", str(token_file),
                  "--issuer-url", "https://issuer.example", "--audience", AUDIENCE,
                  "--role-arn", "arn:aws:iam::1:role/r")
-    assert (got.issuer_url, got.role_arn, got.audience) == ("https://issuer.example", "arn:aws:iam::1:role/r", AUDIENCE)
+    assert got.issuer_url == "https://issuer.example"
+    assert (got.role_arn, got.audience) == ("arn:aws:iam::1:role/r", AUDIENCE)
 
 
 @pytest.mark.parametrize("argv, stdin, message", [
     (["--service-account", "aws-cli", "--from-cluster"], json.dumps(OUTPUTS), "must be NAMESPACE/NAME"),
     (["--service-account", "default/aws-cli", "--from-cluster"], "{}", "give --issuer-url"),
-    (["--service-account", "default/x", "--from-cluster"], json.dumps(OUTPUTS), "it has: default/aws-cli"),
+    (["--service-account", "default/x", "--from-cluster"], json.dumps(OUTPUTS),
+     "it has: default/aws-cli"),
     (["--service-account", "default/aws-cli", "--from-cluster"], "not json", "not JSON"),
     (["--service-account", "default/aws-cli", "--from-cluster"], json.dumps(OUTPUTS), "--show-secrets"),
     (["--service-account", "default/aws-cli", "--token-file", "/nonexistent"], json.dumps(OUTPUTS),

@@ -81,7 +81,8 @@ def check_jwks_uri(chain: Chain) -> str:
     if not isinstance(uri, str) or not uri.startswith("https://"):
         raise Broken(f"the discovery document's jwks_uri is {uri!r}, not an https URL",
                      "STS fetches the keys from jwks_uri, only over HTTPS",
-                     f"publish the discovery document with jwks_uri {oidc.jwks_uri(chain.inputs.issuer_url)}",
+                     "publish the discovery document with jwks_uri "
+                     + oidc.jwks_uri(chain.inputs.issuer_url),
                      KEY_NOT_FOUND)
     chain.jwks = _fetch_json(chain, uri, "JWKS")
     return f"GET {uri}: JSON"
@@ -241,7 +242,8 @@ def check_iam_provider(chain: Chain) -> str:
                      f"{issuer} --client-id-list {audience}", no_provider(issuer))
     arn = found[0]
     with calling("IAM GetOpenIDConnectProvider", permission):
-        client_ids = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn).get("ClientIDList", [])
+        provider = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)
+    client_ids = provider.get("ClientIDList", [])
     if audience not in client_ids:
         raise Broken(f"the OIDC provider does not list the audience {audience!r} "
                      f"(its client ids: {client_ids})",

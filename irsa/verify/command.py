@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from irsa.verify import token as tokens
-from irsa.verify.chain import DEFAULT_AUDIENCE, FAIL, OK, SKIP, SKIPPED, Chain, Inputs, Result, exit_status, run
+from irsa.verify.chain import (
+    DEFAULT_AUDIENCE, FAIL, OK, SKIP, SKIPPED, Chain, Inputs, Result, exit_status, run,
+)
 from irsa.verify.checks import CHECKS
 
 EXIT_USAGE = 2

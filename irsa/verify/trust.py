@@ -113,8 +113,8 @@ def _mismatch(statement: Mapping[str, Any], provider_arn: str, context: Mapping[
                         f"(STS sets {', '.join(sorted(context))})")
             value = context[key]
             if any(compare(p, value) for p in patterns) == negated:
-                wanted = "none of" if negated else "one of" if len(patterns) > 1 else ""
-                return f"{operator} {key} wants {wanted + ' ' if wanted else ''}{_show(patterns)}, the token has {value!r}"
+                quantifier = "none of " if negated else "one of " if len(patterns) > 1 else ""
+                return f"{operator} {key} wants {quantifier}{_show(patterns)}, the token has {value!r}"
     return None
 
 

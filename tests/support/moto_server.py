@@ -53,7 +53,8 @@ class MotoServer:
         threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
 
     def _serve(self, environ: dict[str, Any], start_response: Any) -> Any:
-        unsigned = "HTTP_AUTHORIZATION" not in environ and not environ["PATH_INFO"].startswith("/moto-api")
+        unsigned = ("HTTP_AUTHORIZATION" not in environ
+                    and not environ["PATH_INFO"].startswith("/moto-api"))
         if unsigned and self.enforcing and self.unsigned_calls_free:
             self._reset_auth("1")
         return self._app(environ, start_response)
