@@ -1,11 +1,21 @@
 """The Pulumi program: settings → components → stack outputs. Wiring only."""
 
 import pulumi
+import pulumi_aws as aws
+import pulumi_github as github
+import pulumi_kubernetes as k8s
 
 from irsa import stack_config
+from irsa.components.aws import OidcProvider, OidcProviderArgs, ServiceAccountRole, ServiceAccountRoleArgs
+from irsa.components.cluster import ClusterIssuerConfig, ClusterIssuerConfigArgs
 from irsa.components.issuer import OidcIssuer, OidcIssuerArgs
+from irsa.components.workload import ServiceAccountWorkload, ServiceAccountWorkloadArgs
 
 settings = stack_config.load()
+
+# Explicit owner, so files land in githubOwner's repository whatever the token's user.
+# The token comes from GITHUB_TOKEN.
+github_provider = github.Provider("github", owner=settings.issuer.github_owner)
 
 issuer = OidcIssuer(
     "issuer",
@@ -17,10 +27,80 @@ issuer = OidcIssuer(
         key_names=settings.keys.names,
         key_bits=settings.keys.bits,
     ),
+    opts=pulumi.ResourceOptions(providers=[github_provider]),
 )
+
+cluster = ClusterIssuerConfig(
+    "cluster",
+    ClusterIssuerConfigArgs(
+        host=settings.host,
+        issuer_url=issuer.issuer_url,
+        key_ids=issuer.key_ids,
+        public_keys_pem=issuer.public_keys_pem,
+        signing_private_key_pem=issuer.signing_private_key_pem,
+        api_audiences=settings.tokens.api_audiences,
+        audience=settings.tokens.audience,
+        depends_on=issuer.published,
+    ),
+)
+
+oidc_provider = OidcProvider(
+    "oidc",
+    OidcProviderArgs(
+        issuer_url=settings.issuer.url,
+        client_ids=settings.tokens.client_ids,
+        thumbprints=settings.thumbprints,
+        depends_on=issuer.published,
+    ),
+)
+
+kubeconfig = (
+    pulumi.Output.secret(settings.kubeconfig.value) if settings.kubeconfig else cluster.kubeconfig
+)
+kubernetes = k8s.Provider("cluster", kubeconfig=kubeconfig)
+region = settings.aws_region or aws.get_region_output().region
+
+roles = {}
+for account in settings.service_accounts:
+    resource_name = f"{account.namespace}-{account.name}".replace("*", "all")
+    role = ServiceAccountRole(
+        resource_name,
+        ServiceAccountRoleArgs(
+            provider_arn=oidc_provider.arn,
+            issuer_url=issuer.issuer_url,
+            namespace=account.namespace,
+            name=account.name,
+            audience=settings.tokens.audience,
+            role_name=account.role_name,
+            s3_bucket_prefix=account.s3_bucket_prefix,
+            policy_arns=account.policy_arns,
+            policy=account.policy,
+        ),
+    )
+    roles[account.key] = role.arn
+    if not account.is_pattern:
+        ServiceAccountWorkload(
+            resource_name,
+            ServiceAccountWorkloadArgs(
+                namespace=account.namespace,
+                name=account.name,
+                role_arn=role.arn,
+                audience=settings.tokens.audience,
+                token_expiration_seconds=settings.tokens.expiration_seconds,
+                region=region,
+                create_namespace=account.create_namespace,
+                test_pod=account.test_pod,
+                test_pod_depends_on=[cluster, *role.policies],
+            ),
+            opts=pulumi.ResourceOptions(providers=[kubernetes]),
+        )
 
 pulumi.export("issuerUrl", issuer.issuer_url)
 pulumi.export("discoveryUrl", issuer.discovery_url)
 pulumi.export("jwksUri", issuer.jwks_uri)
+pulumi.export("oidcProviderArn", oidc_provider.arn)
+pulumi.export("oidcProviderUrl", oidc_provider.url)
 pulumi.export("audience", settings.tokens.audience)
 pulumi.export("signingKeyIds", issuer.key_ids)
+pulumi.export("serviceAccountRoles", roles)
+pulumi.export("kubeconfig", kubeconfig)
