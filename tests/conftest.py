@@ -28,8 +28,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime import settings as runtime_settings
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-FIXTURES = SHARED / "fixtures"
+FIXTURES = ROOT / "tests" / "fixtures"
 ACCOUNT_ID = "123456789012"
 # What the mocked tls.getCertificate returns for any URL: a root and a leaf.
 MOCK_ROOT_SHA1 = "a" * 40

@@ -22,7 +22,7 @@ from pathlib import Path
 
 SNAP_DATA = "/var/snap/microk8s/current"
 ARGS_FILE = f"{SNAP_DATA}/args/kube-apiserver"
-FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "microk8s" / "kube-apiserver"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "microk8s" / "kube-apiserver"
 KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters:\n- name: microk8s-cluster\n"
 WORKLOADS = "default Deployment web\nkube-system DaemonSet calico-node\n"
 
