@@ -190,6 +190,18 @@ class Settings:
     # The AWS provider's own aws:region, read (not declared) so pods get the same region.
     aws_region: str | None = None
 
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Valid but risky choices, shown in the preview."""
+        found = []
+        if self.tokens.audience in self.tokens.api_audiences:
+            found.append(
+                f"irsa:audience {self.tokens.audience!r} is also an API audience: a token AWS "
+                "accepts is then also a key to the Kubernetes API. Use a separate audience "
+                "such as sts.amazonaws.com"
+            )
+        return tuple(found)
+
 
 # --- patterns -------------------------------------------------------------
 

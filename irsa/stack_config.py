@@ -25,6 +25,9 @@ def load() -> settings.Settings:
     """Validated settings, or a clean stop naming every bad key before any resource exists."""
     values, secret = raw_config()
     try:
-        return settings.parse(values, secret)
+        loaded = settings.parse(values, secret)
     except settings.SettingsError as err:
         raise pulumi.RunError("invalid configuration:\n  " + "\n  ".join(err.problems)) from None
+    for warning in loaded.warnings:
+        pulumi.log.warn(warning)
+    return loaded

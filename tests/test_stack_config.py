@@ -44,3 +44,17 @@ def test_plain_secret_and_bad_values_stop_the_run_cleanly(monkeypatch):
         "  irsa:sshPrivateKey must be set as a secret: pulumi config set --secret irsa:sshPrivateKey VALUE",
     ]
     assert KEY not in str(err.value)
+
+
+def test_audience_shared_with_the_api_is_warned_about(monkeypatch):
+    warnings = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *a, **kw: warnings.append(message))
+    runtime_config.set_all_config({**BASE, "irsa:audience": "https://kubernetes.default.svc"})
+    stack_config.load()
+    assert warnings == [
+        "irsa:audience 'https://kubernetes.default.svc' is also an API audience: a token AWS accepts "
+        "is then also a key to the Kubernetes API. Use a separate audience such as sts.amazonaws.com"]
+    warnings.clear()
+    runtime_config.set_all_config(BASE)
+    stack_config.load()
+    assert warnings == []
