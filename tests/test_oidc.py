@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwcrypto import jwk as jwcrypto_jwk
 
 from irsa import oidc
+from conftest import pem_block
 
 ISSUER = "https://raw.githubusercontent.com/making/oidc-issuer/refs/heads/main"
 
@@ -103,7 +104,7 @@ def test_load_public_key_reads_every_pem_form(private_key, form):
     "pem, message",
     [
         (b"hello", "not a PEM public or private key"),
-        (b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", "not a readable PEM private key"),
+        (pem_block("PRIVATE KEY", "AAAA").encode(), "not a readable PEM private key"),
         (ed25519.Ed25519PrivateKey.generate().public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo),
          "only RSA keys"),

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import pem_block, stack_file_config
 from irsa import settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,7 +66,7 @@ def test_bare_keys_and_other_namespaces_are_accepted():
 
 
 def test_secrets_are_kept_out_of_repr():
-    key = "-----BEGIN OPENSSH PRIVATE KEY-----\nsecretbody\n-----END OPENSSH PRIVATE KEY-----\n"
+    key = pem_block("OPENSSH PRIVATE KEY", "secretbody")
     s = parse({"irsa:sshPrivateKey": key, "irsa:kubeconfig": "apiVersion: v1"},
               {"irsa:sshPrivateKey", "irsa:kubeconfig"})
     assert s.host.ssh_private_key.value == key
@@ -174,8 +175,6 @@ def test_required_key_message_says_how_to_set_it():
 
 
 def test_example_stacks_are_valid():
-    from conftest import stack_file_config  # noqa: PLC0415
-
     stacks = sorted(ROOT.glob("Pulumi.*.yaml"))
     assert ROOT / "Pulumi.dev.yaml" in stacks
     for stack in stacks:

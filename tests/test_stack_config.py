@@ -7,9 +7,10 @@ import pytest
 from pulumi.runtime import config as runtime_config
 
 from irsa import stack_config
+from conftest import pem_block
 
 BASE = {"irsa:githubOwner": "o", "irsa:githubRepository": "r", "irsa:host": "h"}
-KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n"
+KEY = pem_block("OPENSSH PRIVATE KEY", "x")
 
 
 @pytest.fixture(autouse=True)
