@@ -46,7 +46,12 @@ class Secret:
 
 @dataclass(frozen=True)
 class KeySpec:
-    """One declared configuration key, as ``Pulumi.yaml`` declares it."""
+    """One declared configuration key, as ``Pulumi.yaml`` declares it.
+
+    ``secret`` keys are optional (default ``""``) and, when set, must be stored
+    encrypted. The program checks that itself: declaring them ``secret: true``
+    in ``Pulumi.yaml`` would make the CLI require them.
+    """
 
     type: str
     default: Any = None
@@ -55,11 +60,10 @@ class KeySpec:
 
     @property
     def required(self) -> bool:
-        return self.default is None and not self.secret
+        return self.default is None
 
 
-# Every key of the project. Optional keys without a default (the secrets) are
-# simply absent when unset.
+# Every key of the project, in Pulumi.yaml's order.
 KEYS: dict[str, KeySpec] = {
     "githubOwner": KeySpec("string"),
     "githubRepository": KeySpec("string"),
@@ -74,11 +78,11 @@ KEYS: dict[str, KeySpec] = {
     "host": KeySpec("string"),
     "sshUser": KeySpec("string", "ubuntu"),
     "sshPort": KeySpec("integer", 22),
-    "sshPrivateKey": KeySpec("string", secret=True),
+    "sshPrivateKey": KeySpec("string", "", secret=True),
     "keyDir": KeySpec("string", "/opt/k8s"),
     "readyTimeoutSeconds": KeySpec("integer", 300),
     "restartWorkloads": KeySpec("boolean", False),
-    "kubeconfig": KeySpec("string", secret=True),
+    "kubeconfig": KeySpec("string", "", secret=True),
     "thumbprints": KeySpec("array", ["auto"], items="string"),
     "extraClientIds": KeySpec("array", [], items="string"),
     "serviceAccounts": KeySpec("array", [], items="object"),
@@ -291,10 +295,11 @@ def parse(raw: Mapping[str, Any], secret_keys: Collection[str] = ()) -> Settings
 
     values: dict[str, Any] = {}
     for key, spec in KEYS.items():
-        if key not in given:
+        # The CLI passes a secret key's declared default ("") when it is unset.
+        if key not in given or (spec.secret and given[key] == spec.default):
             if spec.required:
                 problems.add(f"irsa:{key} is required: pulumi config set irsa:{key} VALUE")
-            values[key] = spec.default
+            values[key] = None if spec.secret else spec.default
             continue
         if spec.secret and key not in secrets:
             problems.add(

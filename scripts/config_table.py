@@ -23,8 +23,8 @@ def render(project: dict) -> str:
     rows = ["| key | type | default | description |", "| --- | --- | --- | --- |"]
     for key, spec in project["config"].items():
         type_ = spec["type"] + (f" of {spec['items']['type']}" if "items" in spec else "")
-        if spec.get("secret"):
-            default = "*(secret, optional)*"
+        if spec.get("default") == "":
+            default = "*(unset)*"
         elif "default" in spec:
             default = f"`{json.dumps(spec['default'])}`"
         else:

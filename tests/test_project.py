@@ -54,22 +54,26 @@ def _matches(value, type_, items=None) -> bool:
     return True
 
 
-def stack_violations(project: dict, stack: dict, secret_keys: set[str] = frozenset()) -> list[str]:
-    """The CLI's checks of a stack file against the declared keys."""
+def stack_violations(project: dict, stack: dict) -> list[str]:
+    """The CLI's checks of a stack file against the declared keys (mergeConfig in pulumi/pulumi).
+
+    A key without default or value must be set, whether or not it is secret;
+    a declared secret must be stored encrypted; a set value must match the type.
+    """
     problems = []
     config = stack.get("config") or {}
     for key, spec in project["config"].items():
         full = f"{project['name']}:{key}"
         if full not in config:
-            if "default" not in spec and not spec.get("secret"):
+            if "default" not in spec and "value" not in spec:
                 problems.append(f"{full}: required, not set")
             continue
         value = config[full]
-        if spec.get("secret"):
-            if not (isinstance(value, dict) and "secure" in value) and full not in secret_keys:
-                problems.append(f"{full}: must be set as a secret")
+        secure = isinstance(value, dict) and set(value) == {"secure"}
+        if spec.get("secret") and not secure:
+            problems.append(f"{full}: must be set as a secret")
             continue
-        if not _matches(value, spec["type"], spec.get("items")):
+        if not secure and not _matches(value, spec["type"], spec.get("items")):
             problems.append(f"{full}: value {value!r} is not a {spec['type']}")
     return problems
 
@@ -119,7 +123,10 @@ def test_every_settings_key_is_declared_with_the_same_type_default_and_secrecy()
         entry = declared[key]
         assert entry["type"] == spec.type, key
         assert entry.get("default") == spec.default, key
-        assert entry.get("secret", False) == spec.secret, key
+        # Optional secrets are not declared secret: true (the CLI would require
+        # them); they default to "" and the settings demand encryption.
+        assert "secret" not in entry, key
+        assert ("default" not in entry) == spec.required, key
         assert entry.get("items", {}).get("type") == spec.items, key
         assert entry["description"].strip(), key
 
@@ -144,16 +151,31 @@ def test_example_stack_passes_cli_checks(stack):
     settings.parse(stack_file_config(stack))
 
 
-def test_stack_checker_catches_type_mismatch_missing_key_and_plain_secret():
-    stack = {"config": {"irsa:githubOwner": "o", "irsa:keyBits": "2048",
-                        "irsa:sshPrivateKey": "plain", "irsa:host": "h"}}
+def test_stack_checker_catches_type_mismatch_and_missing_key():
+    stack = {"config": {"irsa:githubOwner": "o", "irsa:keyBits": "2048", "irsa:host": "h",
+                        "irsa:sshPrivateKey": {"secure": "v1:abc"}}}
     assert stack_violations(PROJECT, stack) == [
         "irsa:githubRepository: required, not set",
         "irsa:keyBits: value '2048' is not a integer",
-        "irsa:sshPrivateKey: must be set as a secret",
     ]
-    stack["config"]["irsa:sshPrivateKey"] = {"secure": "v1:abc"}
-    assert "irsa:sshPrivateKey: must be set as a secret" not in stack_violations(PROJECT, stack)
+
+
+def test_stack_checker_applies_the_clis_secret_rules():
+    project = {"name": "irsa", "config": {"token": {"type": "string", "secret": True}}}
+    # A declared secret without default is required, and must be encrypted.
+    assert stack_violations(project, {}) == ["irsa:token: required, not set"]
+    assert stack_violations(project, {"config": {"irsa:token": "plain"}}) == [
+        "irsa:token: must be set as a secret"]
+    assert stack_violations(project, {"config": {"irsa:token": {"secure": "v1:x"}}}) == []
+
+
+def test_optional_secrets_are_not_required_by_the_cli_and_unset_means_none():
+    stack = {"config": {"irsa:githubOwner": "o", "irsa:githubRepository": "r", "irsa:host": "h"}}
+    assert stack_violations(PROJECT, stack) == []
+    # What the CLI passes for them when unset: the declared default.
+    parsed = settings.parse({**{k: v for k, v in stack["config"].items()},
+                             "irsa:sshPrivateKey": "", "irsa:kubeconfig": ""})
+    assert parsed.host.ssh_private_key is None and parsed.kubeconfig is None
 
 
 def _config_table():
