@@ -143,6 +143,8 @@ BAD = [
      "irsa:serviceAccounts[0].roleName must be at most 64 letters, digits or '+=,.@_-'; got 'k8s_default_"),
     (accounts({"namespace": "default", "name": "a", "roleName": "bad/role"}),
      "irsa:serviceAccounts[0].roleName must be at most 64"),
+    (accounts({"namespace": "default", "name": "a", "roleName": "rôle"}),
+     "irsa:serviceAccounts[0].roleName must be at most 64"),
     (accounts({"namespace": "default", "name": "a", "s3BucketPrefix": "My_Bucket"}),
      "irsa:serviceAccounts[0].s3BucketPrefix must start a valid bucket name"),
     (accounts({"namespace": "default", "name": "a", "s3BucketPrefix": "-k8s"}),
