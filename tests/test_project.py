@@ -27,7 +27,7 @@ def cli_rule_violations(project: dict) -> list[str]:
     for full_key, spec in (project.get("config") or {}).items():
         namespace, _, key = full_key.rpartition(":")
         if namespace and namespace != project["name"]:
-            if not isinstance(spec, dict) or set(spec) - {"value"}:
+            if isinstance(spec, dict) and set(spec) != {"value"}:
                 problems.append(f"{full_key}: a key of another namespace may only carry a value")
             continue
         if not isinstance(spec, dict):
@@ -44,13 +44,18 @@ def cli_rule_violations(project: dict) -> list[str]:
 
 
 def _matches(value, type_, items=None) -> bool:
-    python_type = TYPES[type_]
-    if isinstance(value, bool) and python_type is not bool:
+    """The CLI's ValidateConfigValue: it also takes integers and booleans written as strings."""
+    if type_ == "integer":
+        if isinstance(value, str):
+            return value.lstrip("+-").isdigit()
+        return (isinstance(value, int) and not isinstance(value, bool)) or (
+            isinstance(value, float) and value.is_integer())
+    if type_ == "boolean":
+        return isinstance(value, bool) or value in ("true", "false")
+    if not isinstance(value, TYPES[type_]):
         return False
-    if not isinstance(value, python_type):
-        return False
-    if type_ == "array" and items:
-        return all(_matches(v, items["type"], items.get("items")) for v in value)
+    if type_ == "array":
+        return items is not None and all(_matches(v, items["type"], items.get("items")) for v in value)
     return True
 
 
@@ -104,10 +109,13 @@ def test_project_follows_cli_config_rules():
     [
         ({"aws:region": {"type": "string", "default": "x"}}, "may only carry a value"),
         ({"keys": {"type": "array"}}, "an array needs items"),
-        ({"port": {"type": "integer", "default": "22"}}, "is not a integer"),
+        ({"port": {"type": "integer", "default": "twenty-two"}}, "is not a integer"),
+        ({"port": {"type": "integer", "default": 22.5}}, "is not a integer"),
         ({"flag": {"type": "boolean", "default": 1}}, "is not a boolean"),
         ({"port": {"type": "integer", "default": True}}, "is not a integer"),
         ({"names": {"type": "array", "items": {"type": "string"}, "default": [1]}}, "is not a array"),
+        ({"flag": {"type": "boolean", "default": "yes"}}, "is not a boolean"),
+        ({"aws:region": {}}, "may only carry a value"),
         ({"x": {"type": "number"}}, "unknown type"),
     ],
 )
@@ -152,12 +160,16 @@ def test_example_stack_passes_cli_checks(stack):
 
 
 def test_stack_checker_catches_type_mismatch_and_missing_key():
-    stack = {"config": {"irsa:githubOwner": "o", "irsa:keyBits": "2048", "irsa:host": "h",
+    stack = {"config": {"irsa:githubOwner": "o", "irsa:keyBits": "big", "irsa:host": "h",
                         "irsa:sshPrivateKey": {"secure": "v1:abc"}}}
     assert stack_violations(PROJECT, stack) == [
         "irsa:githubRepository: required, not set",
-        "irsa:keyBits: value '2048' is not a integer",
+        "irsa:keyBits: value 'big' is not a integer",
     ]
+    # As with the CLI, `pulumi config set irsa:keyBits 3072` (a string) is an integer.
+    stack["config"].update({"irsa:githubRepository": "r", "irsa:keyBits": "3072",
+                            "irsa:createRepository": "true"})
+    assert stack_violations(PROJECT, stack) == []
 
 
 def test_stack_checker_applies_the_clis_secret_rules():
