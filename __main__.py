@@ -14,8 +14,12 @@ from irsa.components.workload import ServiceAccountWorkload, ServiceAccountWorkl
 settings = stack_config.load()
 
 # Explicit owner, so files land in githubOwner's repository whatever the token's user.
-# The token comes from GITHUB_TOKEN.
-github_provider = github.Provider("github", owner=settings.issuer.github_owner)
+# The token: github:token (a secret) if set, otherwise the GITHUB_TOKEN environment variable.
+github_provider = github.Provider(
+    "github",
+    owner=settings.issuer.github_owner,
+    token=pulumi.Output.secret(settings.github_token.value) if settings.github_token else None,
+)
 
 issuer = OidcIssuer(
     "issuer",

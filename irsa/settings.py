@@ -191,8 +191,10 @@ class Settings:
     thumbprints: tuple[str, ...]
     service_accounts: tuple[ServiceAccount, ...]
     kubeconfig: Secret | None
-    # The AWS provider's own aws:region, read (not declared) so pods get the same region.
+    # Other packages' keys, read (not declared): the AWS provider's aws:region so
+    # pods get the same region, and github:token for the explicit GitHub provider.
     aws_region: str | None = None
+    github_token: Secret | None = None
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -313,11 +315,18 @@ def parse(raw: Mapping[str, Any], secret_keys: Collection[str] = ()) -> Settings
             problems.add(str(err))
             values[key] = None
 
+    token = raw.get("github:token")
+    if token and "github:token" not in secret_keys:
+        problems.add("github:token must be set as a secret: pulumi config set --secret github:token VALUE")
     settings = _build(values, problems)
     if problems.messages:
         raise SettingsError(problems.messages)
     region = raw.get("aws:region")
-    return dataclasses.replace(settings, aws_region=region if isinstance(region, str) else None)
+    return dataclasses.replace(
+        settings,
+        aws_region=region if isinstance(region, str) else None,
+        github_token=Secret(token) if token else None,
+    )
 
 
 # --- validation -----------------------------------------------------------

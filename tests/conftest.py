@@ -256,6 +256,12 @@ def pulumi_mocks(request):
     runtime_config.set_all_config({}, [])
 
 
+def secret_value(value: Any) -> Any:
+    """The value inside a recorded secret input; fails unless it really is a secret."""
+    assert rpc.is_rpc_secret(value), f"not a secret: {str(value)[:80]}"
+    return rpc.unwrap_rpc_secret(value)
+
+
 def stack_file_config(path: Path) -> dict[str, str]:
     """A stack file's config the way the Pulumi CLI passes it to the program.
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pulumi
-from conftest import pem_block, rsa_private_key_pem
+from conftest import pem_block, rsa_private_key_pem, secret_value
 from cryptography.hazmat.primitives import serialization
-from pulumi.runtime import rpc
 
 from irsa import apiserver, oidc
 from irsa.components.cluster import ClusterIssuerConfig, ClusterIssuerConfigArgs
@@ -55,11 +54,6 @@ def make(host: HostSettings = HOST, issuer_args: OidcIssuerArgs | None = None):
         "key_ids": issuer.key_ids,
         "signing_private_key_pem": issuer.signing_private_key_pem,
     }
-
-
-def secret_value(value):
-    assert rpc.is_rpc_secret(value), f"not a secret: {str(value)[:80]}"
-    return rpc.unwrap_rpc_secret(value)
 
 
 def test_script_travels_as_secret_stdin_and_modes_are_on_the_command_line(pulumi_mocks):

@@ -5,7 +5,7 @@ import json
 import pulumi
 import pytest
 
-from conftest import ROOT, run_program, stack_file_config
+from conftest import ROOT, run_program, secret_value, stack_file_config
 
 DEV = stack_file_config(ROOT / "Pulumi.dev.yaml")
 
@@ -121,3 +121,11 @@ def test_bad_config_stops_before_any_resource(pulumi_mocks):
     assert "irsa:keyBits must be one of 2048, 3072 or 4096, got 1024" in message
     assert "irsa:hots is not a configuration key of this project (did you mean irsa:host?)" in message
     assert pulumi_mocks.registrations == []
+
+
+def test_github_token_from_config_reaches_the_provider_as_a_secret(pulumi_mocks):
+    r = run(pulumi_mocks, {**DEV, "github:token": "ghp_example"}, ["github:token"])
+    provider = r.one("pulumi:providers:github")
+    assert provider.inputs["owner"] == "example-org"
+    assert secret_value(provider.inputs["token"]) == "ghp_example"
+    assert not r.by_name("issuer-jwks").inputs.get("token")

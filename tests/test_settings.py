@@ -182,3 +182,13 @@ def test_example_stacks_are_valid():
     for stack in stacks:
         parsed = settings.parse(stack_file_config(stack))
         assert parsed.service_accounts, stack.name
+
+
+def test_github_token_is_read_as_a_secret_and_must_be_one():
+    s = parse({"github:token": "ghp_example"}, {"github:token"})
+    assert s.github_token.value == "ghp_example" and "ghp_example" not in repr(s)
+    assert parse().github_token is None
+    with pytest.raises(settings.SettingsError) as err:
+        parse({"github:token": "ghp_example"})
+    assert err.value.problems == [
+        "github:token must be set as a secret: pulumi config set --secret github:token VALUE"]
