@@ -66,9 +66,8 @@ region = settings.aws_region or aws.get_region_output().region
 
 roles = {}
 for account in settings.service_accounts:
-    resource_name = f"{account.namespace}-{account.name}".replace("*", "all")
     role = ServiceAccountRole(
-        resource_name,
+        account.resource_name,
         ServiceAccountRoleArgs(
             provider_arn=oidc_provider.arn,
             issuer_url=issuer.issuer_url,
@@ -84,7 +83,7 @@ for account in settings.service_accounts:
     roles[account.key] = role.arn
     if not account.is_pattern:
         ServiceAccountWorkload(
-            resource_name,
+            account.resource_name,
             ServiceAccountWorkloadArgs(
                 namespace=account.namespace,
                 name=account.name,

@@ -172,6 +172,11 @@ class ServiceAccount:
         return f"{self.namespace}/{self.name}"
 
     @property
+    def resource_name(self) -> str:
+        """``NAMESPACE-NAME``, a stable name for this account's Pulumi resources."""
+        return f"{self.namespace}-{self.name}".replace("*", "all")
+
+    @property
     def is_pattern(self) -> bool:
         return policies.has_wildcard(self.namespace, self.name)
 
