@@ -21,7 +21,10 @@ from support.unavailable import skip_or_fail as unavailable
 
 SSHD = "/usr/sbin/sshd"
 PRIVSEP_DIR = Path("/run/sshd")  # compiled into Debian's sshd; /run may be fresh
-SUDOERS_FILE = Path("/etc/sudoers.d/irsa-tests")
+# Per test run, so several checkouts can run the suite at once without
+# removing each other's users.
+_RUN = f"{os.getpid() % 100000}"
+SUDOERS_FILE = Path(f"/etc/sudoers.d/irsa-tests-{_RUN}")
 
 
 def free_port() -> int:
@@ -119,8 +122,8 @@ def start_sshd() -> SshServer:
 class SudoUsers:
     """Throwaway non-root login users: one with passwordless sudo, one whose sudo asks a password."""
 
-    passwordless: str = "irsatest-sudo"
-    with_password: str = "irsatest-pw"
+    passwordless: str = f"irsatest-sudo{_RUN}"
+    with_password: str = f"irsatest-pw{_RUN}"
 
     def create(self, home_parent: Path) -> SudoUsers:
         if not shutil.which("sudo") or not shutil.which("visudo"):
