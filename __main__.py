@@ -9,7 +9,7 @@ from irsa import stack_config
 from irsa.components.aws import OidcProvider, OidcProviderArgs, ServiceAccountRole, ServiceAccountRoleArgs
 from irsa.components.cluster import ClusterIssuerConfig, ClusterIssuerConfigArgs
 from irsa.components.issuer import OidcIssuer, OidcIssuerArgs
-from irsa.components.workload import ServiceAccountWorkload, ServiceAccountWorkloadArgs
+from irsa.components.workload import Namespaces, NamespacesArgs, ServiceAccountWorkload, ServiceAccountWorkloadArgs
 
 settings = stack_config.load()
 
@@ -61,8 +61,20 @@ oidc_provider = OidcProvider(
 kubeconfig = (
     pulumi.Output.secret(settings.kubeconfig.value) if settings.kubeconfig else cluster.kubeconfig
 )
-kubernetes = k8s.Provider("cluster", kubeconfig=kubeconfig)
+# A fixed identifier: the provider is updated, not replaced, when the kubeconfig
+# changes (or is unknown in a preview), so the objects are not shown replaced.
+kubernetes = k8s.Provider("cluster", kubeconfig=kubeconfig, cluster_identifier=settings.cluster_identifier)
 region = settings.aws_region or aws.get_region_output().region
+in_cluster = pulumi.ResourceOptions(providers=[kubernetes])
+
+namespaces = Namespaces(
+    "namespaces",
+    NamespacesArgs(
+        names=settings.namespaces_to_create,
+        former_owners=settings.former_namespace_owners,
+    ),
+    opts=in_cluster,
+)
 
 roles = {}
 for account in settings.service_accounts:
@@ -78,6 +90,7 @@ for account in settings.service_accounts:
             s3_bucket_prefix=account.s3_bucket_prefix,
             policy_arns=account.policy_arns,
             policy=account.policy,
+            former_name=account.former_resource_name,
         ),
     )
     roles[account.key] = role.arn
@@ -91,11 +104,13 @@ for account in settings.service_accounts:
                 audience=settings.tokens.audience,
                 token_expiration_seconds=settings.tokens.expiration_seconds,
                 region=region,
-                create_namespace=account.create_namespace,
                 test_pod=account.test_pod,
                 test_pod_depends_on=[cluster, *role.policies],
+                existing=account.existing,
+                depends_on=[namespaces.by_name[n] for n in [account.namespace] if n in namespaces.by_name],
+                former_name=account.former_resource_name,
             ),
-            opts=pulumi.ResourceOptions(providers=[kubernetes]),
+            opts=in_cluster,
         )
 
 pulumi.export("issuerUrl", issuer.issuer_url)

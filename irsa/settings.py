@@ -18,7 +18,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from irsa import oidc, policies
+from irsa import iam_names, oidc, policies
 
 NAMESPACE = "irsa"
 DISTRIBUTIONS = ("microk8s",)
@@ -98,6 +98,7 @@ SERVICE_ACCOUNT_FIELDS = {
     "testPod": bool,
     "createNamespace": bool,
     "allowWildcard": bool,
+    "existing": bool,
 }
 
 
@@ -165,6 +166,8 @@ class ServiceAccount:
     test_pod: bool = False
     create_namespace: bool = False
     allow_wildcard: bool = False
+    # The ServiceAccount exists already (a Helm chart made it): only annotate it.
+    existing: bool = False
 
     @property
     def key(self) -> str:
@@ -173,7 +176,18 @@ class ServiceAccount:
 
     @property
     def resource_name(self) -> str:
-        """``NAMESPACE-NAME``, a stable name for this account's Pulumi resources."""
+        """``NAMESPACE/NAME``: the name of this account's Pulumi resources.
+
+        Distinct for distinct accounts, as the engine requires of URNs: a
+        namespace never holds ``/``. (Joining with ``-`` was not: ``a-b/c``
+        and ``a/b-c`` met.)
+        """
+        return self.key
+
+    @property
+    def former_resource_name(self) -> str:
+        """The name earlier versions gave these resources; kept as an alias so
+        existing stacks are not replaced."""
         return f"{self.namespace}-{self.name}".replace("*", "all")
 
     @property
@@ -200,6 +214,31 @@ class Settings:
     # pods get the same region, and github:token for the explicit GitHub provider.
     aws_region: str | None = None
     github_token: Secret | None = None
+
+    @property
+    def cluster_identifier(self) -> str:
+        """Names the cluster for the Kubernetes provider, stable across kubeconfig changes.
+
+        pulumi-kubernetes replaces its provider, and so every object, when its
+        configuration changes, unless ``clusterIdentifier`` is set; then only a
+        change of this value does. The first API server host names the cluster.
+        """
+        return f"irsa:{self.host.distribution}:{self.host.host}"
+
+    @property
+    def former_namespace_owners(self) -> dict[str, str]:
+        """Which account's resources created each namespace in earlier versions
+        (the first account that asked), for aliases."""
+        owners: dict[str, str] = {}
+        for account in self.service_accounts:
+            if account.create_namespace:
+                owners.setdefault(account.namespace, account.former_resource_name)
+        return owners
+
+    @property
+    def namespaces_to_create(self) -> tuple[str, ...]:
+        """Namespaces some service account asks to create, each once, in first-mention order."""
+        return tuple(dict.fromkeys(a.namespace for a in self.service_accounts if a.create_namespace))
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -520,11 +559,15 @@ def _service_account(where: str, entry: dict[str, Any], p: _Problems) -> Service
     ok &= p.check(len(plain_name) <= 253 and bool(_DNS_SUBDOMAIN.match(plain_name)),
                   f"{where}.name must be a DNS-1123 subdomain (lowercase letters, digits, '-' "
                   f"and '.', at most 253), got {name!r}")
-    if pattern and (entry.get("testPod") or entry.get("createNamespace")):
-        p.add(f"{where} is a pattern ({namespace}/{name}): testPod and createNamespace need one "
-              "concrete service account")
+    if pattern and (entry.get("testPod") or entry.get("createNamespace") or entry.get("existing")):
+        p.add(f"{where} is a pattern ({namespace}/{name}): testPod, createNamespace and existing "
+              "need one concrete service account")
         ok = False
-    role_name = entry.get("roleName") or f"k8s_{namespace}_{name}".replace("*", "all")
+    if entry.get("existing") and entry.get("createNamespace"):
+        p.add(f"{where} sets both existing and createNamespace: an existing ServiceAccount lives in "
+              "a namespace that exists; drop createNamespace")
+        ok = False
+    role_name = entry.get("roleName") or iam_names.default_role_name(namespace, name)
     ok &= p.check(bool(_ROLE_NAME.match(role_name)),
                   f"{where}.roleName must be at most 64 letters, digits or '+=,.@_-'; got "
                   f"{role_name!r} ({len(role_name)} characters)"
@@ -557,6 +600,7 @@ def _service_account(where: str, entry: dict[str, Any], p: _Problems) -> Service
         test_pod=entry.get("testPod", False),
         create_namespace=entry.get("createNamespace", False),
         allow_wildcard=allow_wildcard,
+        existing=entry.get("existing", False),
     )
 
 

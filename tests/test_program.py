@@ -39,11 +39,11 @@ def test_complete_resource_graph_with_parents(pulumi_mocks):
         (COMMAND, "cluster-apiserver", "irsa:cluster:ClusterIssuerConfig"),
         (COMMAND, "cluster-kubeconfig", "irsa:cluster:ClusterIssuerConfig"),
         (OIDC, "oidc-provider", "irsa:aws:OidcProvider"),
-        ("aws:iam/role:Role", "default-aws-cli-role", "irsa:aws:ServiceAccountRole"),
-        ("aws:iam/rolePolicy:RolePolicy", "default-aws-cli-s3", "irsa:aws:ServiceAccountRole"),
-        ("kubernetes:core/v1:ServiceAccount", "default-aws-cli-service-account",
+        ("aws:iam/role:Role", "default/aws-cli-role", "irsa:aws:ServiceAccountRole"),
+        ("aws:iam/rolePolicy:RolePolicy", "default/aws-cli-s3", "irsa:aws:ServiceAccountRole"),
+        ("kubernetes:core/v1:ServiceAccount", "default/aws-cli-service-account",
          "irsa:workload:ServiceAccountWorkload"),
-        ("kubernetes:core/v1:Pod", "default-aws-cli-test-pod", "irsa:workload:ServiceAccountWorkload"),
+        ("kubernetes:core/v1:Pod", "default/aws-cli-test-pod", "irsa:workload:ServiceAccountWorkload"),
     ])
     assert r.one("pulumi:providers:kubernetes").name == "cluster"
     assert r.one("pulumi:providers:github").inputs["owner"] == "example-org"
@@ -110,7 +110,7 @@ def test_wildcard_account_gets_a_role_but_no_service_account(pulumi_mocks):
     assert "StringLike" in trust["Statement"][0]["Condition"]
     assert not r.of_type("kubernetes:core/v1:ServiceAccount")
     assert r.stack_outputs["serviceAccountRoles"].value == {
-        "batch/job-*": "arn:aws:iam::123456789012:role/k8s_batch_job-all"}
+        "batch/job-*": "arn:aws:iam::123456789012:role/k8s_batch_job-+"}
 
 
 def test_bad_config_stops_before_any_resource(pulumi_mocks):
