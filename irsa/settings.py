@@ -69,6 +69,7 @@ KEYS: dict[str, KeySpec] = {
     "githubRepository": KeySpec("string"),
     "githubBranch": KeySpec("string", "main"),
     "createRepository": KeySpec("boolean", False),
+    "issuerWaitSeconds": KeySpec("integer", 900),
     "signingKeys": KeySpec("array", ["primary"], items="string"),
     "keyBits": KeySpec("integer", 2048),
     "audience": KeySpec("string", "sts.amazonaws.com"),
@@ -110,6 +111,8 @@ class IssuerSettings:
     github_repository: str
     github_branch: str
     create_repository: bool
+    # How long to wait for the public URL to serve new keys; 0: do not wait.
+    wait_seconds: int = 900
 
     @property
     def url(self) -> str:
@@ -214,16 +217,6 @@ class Settings:
     # pods get the same region, and github:token for the explicit GitHub provider.
     aws_region: str | None = None
     github_token: Secret | None = None
-
-    @property
-    def cluster_identifier(self) -> str:
-        """Names the cluster for the Kubernetes provider, stable across kubeconfig changes.
-
-        pulumi-kubernetes replaces its provider, and so every object, when its
-        configuration changes, unless ``clusterIdentifier`` is set; then only a
-        change of this value does. The first API server host names the cluster.
-        """
-        return f"irsa:{self.host.distribution}:{self.host.host}"
 
     @property
     def former_namespace_owners(self) -> dict[str, str]:
@@ -391,7 +384,11 @@ def _build(v: dict[str, Any], p: _Problems) -> Settings:
         p.check(_is_branch_name(branch),
                 f"irsa:githubBranch must be a git branch name (no spaces, '..', '~^:?*[\\', "
                 f"no leading or trailing '/'), got {branch!r}")
-    issuer = IssuerSettings(owner or "", repo or "", branch or "", bool(v["createRepository"]))
+    wait = v["issuerWaitSeconds"]
+    if wait is not None:
+        p.check(0 <= wait <= 3600, f"irsa:issuerWaitSeconds must be between 0 and 3600, got {wait}")
+    issuer = IssuerSettings(owner or "", repo or "", branch or "", bool(v["createRepository"]),
+                            wait if wait is not None else 0)
     if owner and repo and branch and not p.messages:
         try:
             oidc.check_issuer_url(issuer.url)

@@ -36,6 +36,7 @@ def test_complete_resource_graph_with_parents(pulumi_mocks):
         ("tls:index/privateKey:PrivateKey", "issuer-key-primary", "irsa:issuer:OidcIssuer"),
         (FILE, "issuer-discovery", "irsa:issuer:OidcIssuer"),
         (FILE, "issuer-jwks", "irsa:issuer:OidcIssuer"),
+        ("command:local:Command", "served-wait", "irsa:serving:KeysServed"),
         (COMMAND, "cluster-apiserver", "irsa:cluster:ClusterIssuerConfig"),
         (COMMAND, "cluster-kubeconfig", "irsa:cluster:ClusterIssuerConfig"),
         (OIDC, "oidc-provider", "irsa:aws:OidcProvider"),
@@ -55,8 +56,10 @@ def test_ordering_provider_cluster_and_pod(pulumi_mocks):
     assert len(files) == 2
     oidc_provider = r.one(OIDC)
     host_command = r.by_name("cluster-apiserver")
+    served = r.by_name("served-wait")
+    assert depends_on(r, host_command, served), "the host must wait until the issuer serves the keys"
     for f in files:
-        assert depends_on(r, host_command, f), "the host command must wait for the issuer files"
+        assert depends_on(r, served, f), "the wait for the public keys starts after publishing"
         assert depends_on(r, oidc_provider, f), "OIDC provider must wait for the issuer files"
     pod = r.one("kubernetes:core/v1:Pod")
     for command in r.of_type(COMMAND):
@@ -129,3 +132,15 @@ def test_github_token_from_config_reaches_the_provider_as_a_secret(pulumi_mocks)
     assert provider.inputs["owner"] == "example-org"
     assert secret_value(provider.inputs["token"]) == "ghp_example"
     assert not r.by_name("issuer-jwks").inputs.get("token")
+
+
+def test_kubernetes_provider_keeps_its_identity_when_ssh_settings_change(pulumi_mocks):
+    """pulumi-kubernetes replaces the provider, and so every object, on a config change
+    unless clusterIdentifier is set (provider docs: 'the provider will only be replaced
+    when clusterIdentifier changes'); it must not depend on the SSH settings or the host."""
+    identifiers = []
+    for changes in ({}, {"irsa:sshUser": "admin", "irsa:sshPort": "2222", "irsa:host": "10.0.0.5"}):
+        pulumi_mocks.fresh()
+        run(pulumi_mocks, {**DEV, **changes})
+        identifiers.append(pulumi_mocks.one("pulumi:providers:kubernetes").inputs["clusterIdentifier"])
+    assert identifiers == ["irsa/irsa/test", "irsa/irsa/test"]
