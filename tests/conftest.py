@@ -12,6 +12,7 @@ import json
 import os
 import runpy
 import sys
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -214,10 +215,16 @@ class RecordingMonitor(pulumi_mocks_module.MockMonitor):
     def __init__(self, mocks: pulumi.runtime.Mocks, recorder: Recorder):
         super().__init__(mocks)
         self.recorder = recorder
+        # The SDK registers from several threads at once: claim each URN under a lock.
+        self._claimed: set[str] = set()
+        self._lock = threading.Lock()
 
     def RegisterResource(self, request):
         urn = self.make_urn(request.parent, request.type, request.name)
-        if urn in self.resources:
+        with self._lock:
+            duplicate = urn in self._claimed
+            self._claimed.add(urn)
+        if duplicate:
             # The engine's words (pkg/resource/deploy/step_generator.go).
             message = f"Duplicate resource URN '{urn}'; try giving it a unique name"
             self.recorder.engine_errors.append(message)

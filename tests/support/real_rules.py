@@ -28,8 +28,10 @@ from functools import cache
 from typing import Any
 
 import botocore.session
-import kubernetes_validate
+import jsonschema
+import referencing
 import regex
+from kubernetes_validate import utils as kv_utils
 from pulumi.runtime import rpc
 
 # The Kubernetes versions the program supports; each one's schema is checked.
@@ -178,18 +180,39 @@ def kubernetes_name_problems(manifest: Mapping[str, Any], where: str) -> list[st
     return problems
 
 
+@cache
+def _schema_validator(version: str, kind: str, api_version: str) -> jsonschema.protocols.Validator | None:
+    """kubernetes-validate's strict schema for one kind and version, built once.
+
+    The same files and validator class as ``kubernetes_validate.validate``, which
+    builds them anew on every call (seconds for a large program).
+    """
+    group = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    directory = f"kubernetes-json-schema/v{version}.0-local-strict"
+    try:
+        schema = kv_utils.schema_contents(f"{directory}/{kind.lower()}-{group}.json", version)
+    except FileNotFoundError:
+        return None
+    definitions = kv_utils.schema_contents(f"{directory}/_definitions.json", version)
+    registry = referencing.Resource.from_contents(definitions) @ (
+        referencing.Resource.from_contents(schema) @ referencing.Registry())
+    return jsonschema.validators.Draft202012Validator(schema, registry=registry)
+
+
 def kubernetes_problems(type_: str, name: str, inputs: Mapping[str, Any],
                         versions: Iterable[str] = KUBERNETES_VERSIONS) -> list[str]:
     """What kube-apiserver of each supported version refuses in one object (empty: accepted)."""
     manifest = kubernetes_manifest(type_, inputs)
     problems = kubernetes_name_problems(manifest, name)
     for version in versions:
-        try:
-            kubernetes_validate.validate(manifest, version, strict=True)
-        except kubernetes_validate.ValidationError as err:
-            problems.append(f"{name} (Kubernetes {version}): {err.message}")
-        except kubernetes_validate.SchemaNotFoundError as err:
-            problems.append(f"{name} (Kubernetes {version}): {err.message}")
+        validator = _schema_validator(version, manifest["kind"], manifest["apiVersion"])
+        if validator is None:
+            problems.append(f"{name} (Kubernetes {version}): no schema for {manifest['kind']} "
+                            f"{manifest['apiVersion']}")
+            continue
+        for error in sorted(validator.iter_errors(manifest), key=lambda e: list(map(str, e.absolute_path))):
+            where = "/".join(str(p) for p in error.absolute_path)
+            problems.append(f"{name} (Kubernetes {version}): {where}: {error.message}")
     return problems
 
 
