@@ -9,6 +9,7 @@ from irsa import stack_config
 from irsa.components.aws import OidcProvider, OidcProviderArgs, ServiceAccountRole, ServiceAccountRoleArgs
 from irsa.components.cluster import ClusterIssuerConfig, ClusterIssuerConfigArgs
 from irsa.components.issuer import OidcIssuer, OidcIssuerArgs
+from irsa.components.webhook import PodIdentityWebhook, PodIdentityWebhookArgs
 from irsa.components.workload import ServiceAccountWorkload, ServiceAccountWorkloadArgs
 
 settings = stack_config.load()
@@ -64,6 +65,23 @@ kubeconfig = (
 kubernetes = k8s.Provider("cluster", kubeconfig=kubeconfig)
 region = settings.aws_region or aws.get_region_output().region
 
+# The pod identity webhook: pods of annotated ServiceAccounts get their token and variables.
+webhook_ready: list[pulumi.Resource] = []
+if settings.webhook.enabled:
+    pod_identity_webhook = PodIdentityWebhook(
+        "webhook",
+        PodIdentityWebhookArgs(
+            audience=settings.tokens.audience,
+            token_expiration_seconds=settings.tokens.expiration_seconds,
+            region=region,
+            sts_regional_endpoint=settings.webhook.sts_regional_endpoint,
+            image=settings.webhook.image,
+            failure_policy=settings.webhook.failure_policy,
+        ),
+        opts=pulumi.ResourceOptions(providers=[kubernetes], depends_on=[cluster]),
+    )
+    webhook_ready = [pod_identity_webhook.ready]
+
 roles = {}
 for account in settings.service_accounts:
     role = ServiceAccountRole(
@@ -93,7 +111,9 @@ for account in settings.service_accounts:
                 region=region,
                 create_namespace=account.create_namespace,
                 test_pod=account.test_pod,
-                test_pod_depends_on=[cluster, *role.policies],
+                test_pod_depends_on=[cluster, *role.policies,
+                                     *(webhook_ready if settings.webhook.mutates(account.namespace) else [])],
+                webhook_mutates=settings.webhook.mutates(account.namespace),
             ),
             opts=pulumi.ResourceOptions(providers=[kubernetes]),
         )
