@@ -434,6 +434,11 @@ def _build(v: dict[str, Any], p: _Problems) -> Settings:
 
     kubeconfig = v["kubeconfig"]
     webhook_settings = _webhook_settings(v, p)
+    if webhook_settings.enabled:
+        for index, account in enumerate(accounts):
+            p.check(account.namespace != webhook.NAMESPACE,
+                    f"irsa:serviceAccounts[{index}].namespace {webhook.NAMESPACE} is the pod identity "
+                    "webhook's own namespace, whose pods it never mutates: use another namespace")
     return Settings(
         issuer=issuer,
         keys=keys,

@@ -344,3 +344,14 @@ def test_annotation_prefix_matches_the_service_account_annotation():
 
     assert workload.ROLE_ARN_ANNOTATION == webhook.ROLE_ARN_ANNOTATION
     assert workload.TOKEN_DIRECTORY == webhook.TOKEN_DIRECTORY
+
+
+def test_the_webhooks_namespace_is_not_for_service_accounts():
+    accounts = [{"namespace": "irsa-webhook", "name": "app", "createNamespace": True}]
+    config = {**DEV, "irsa:serviceAccounts": json.dumps(accounts)}
+    with pytest.raises(settings_module.SettingsError) as err:
+        settings_module.parse(config)
+    assert err.value.problems == [
+        "irsa:serviceAccounts[0].namespace irsa-webhook is the pod identity webhook's own namespace, "
+        "whose pods it never mutates: use another namespace"]
+    settings_module.parse({**config, "irsa:podIdentityWebhook": "false"})  # without the webhook it is free
