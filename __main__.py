@@ -10,6 +10,7 @@ from irsa.components.aws import OidcProvider, OidcProviderArgs, ServiceAccountRo
 from irsa.components.cluster import ClusterIssuerConfig, ClusterIssuerConfigArgs
 from irsa.components.issuer import OidcIssuer, OidcIssuerArgs
 from irsa.components.serving import KeysServed, KeysServedArgs
+from irsa.components.webhook import PodIdentityWebhook, PodIdentityWebhookArgs
 from irsa.components.workload import Namespaces, NamespacesArgs, ServiceAccountWorkload, ServiceAccountWorkloadArgs
 
 settings = stack_config.load()
@@ -95,6 +96,23 @@ namespaces = Namespaces(
     opts=in_cluster,
 )
 
+# The pod identity webhook: pods of annotated ServiceAccounts get their token and variables.
+webhook_ready: list[pulumi.Resource] = []
+if settings.webhook.enabled:
+    pod_identity_webhook = PodIdentityWebhook(
+        "webhook",
+        PodIdentityWebhookArgs(
+            audience=settings.tokens.audience,
+            token_expiration_seconds=settings.tokens.expiration_seconds,
+            region=region,
+            sts_regional_endpoint=settings.webhook.sts_regional_endpoint,
+            image=settings.webhook.image,
+            failure_policy=settings.webhook.failure_policy,
+        ),
+        opts=pulumi.ResourceOptions(providers=[kubernetes], depends_on=[cluster]),
+    )
+    webhook_ready = [pod_identity_webhook.ready]
+
 roles = {}
 for account in settings.service_accounts:
     role = ServiceAccountRole(
@@ -124,7 +142,9 @@ for account in settings.service_accounts:
                 token_expiration_seconds=settings.tokens.expiration_seconds,
                 region=region,
                 test_pod=account.test_pod,
-                test_pod_depends_on=[cluster, *role.policies],
+                test_pod_depends_on=[cluster, *role.policies,
+                                     *(webhook_ready if settings.webhook.mutates(account.namespace) else [])],
+                webhook_mutates=settings.webhook.mutates(account.namespace),
                 existing=account.existing,
                 depends_on=[namespaces.by_name[n] for n in [account.namespace] if n in namespaces.by_name],
                 former_name=account.former_resource_name,

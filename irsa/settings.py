@@ -18,7 +18,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from irsa import iam_names, oidc, policies
+from irsa import iam_names, oidc, policies, webhook
 
 NAMESPACE = "irsa"
 DISTRIBUTIONS = ("microk8s",)
@@ -87,6 +87,10 @@ KEYS: dict[str, KeySpec] = {
     "thumbprints": KeySpec("array", ["auto"], items="string"),
     "extraClientIds": KeySpec("array", [], items="string"),
     "serviceAccounts": KeySpec("array", [], items="object"),
+    "podIdentityWebhook": KeySpec("boolean", True),
+    "webhookImage": KeySpec("string", webhook.DEFAULT_IMAGE),
+    "webhookFailurePolicy": KeySpec("string", webhook.DEFAULT_FAILURE_POLICY),
+    "webhookStsRegionalEndpoint": KeySpec("boolean", True),
 }
 
 SERVICE_ACCOUNT_FIELDS = {
@@ -203,6 +207,20 @@ class ServiceAccount:
 
 
 @dataclass(frozen=True)
+class WebhookSettings:
+    """The pod identity webhook: whether it runs, which build, and what a failed call does."""
+
+    enabled: bool = True
+    image: str = webhook.DEFAULT_IMAGE
+    failure_policy: str = webhook.DEFAULT_FAILURE_POLICY
+    sts_regional_endpoint: bool = True
+
+    def mutates(self, namespace: str) -> bool:
+        """Whether pods in this namespace get their credentials from the webhook."""
+        return self.enabled and webhook.mutates_namespace(namespace)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the program needs, validated."""
 
@@ -217,6 +235,7 @@ class Settings:
     # pods get the same region, and github:token for the explicit GitHub provider.
     aws_region: str | None = None
     github_token: Secret | None = None
+    webhook: WebhookSettings = field(default_factory=WebhookSettings)
 
     @property
     def former_namespace_owners(self) -> dict[str, str]:
@@ -243,6 +262,13 @@ class Settings:
                 "accepts is then also a key to the Kubernetes API. Use a separate audience "
                 "such as sts.amazonaws.com"
             )
+        if self.webhook.enabled:
+            for account in self.service_accounts:
+                if account.test_pod and not self.webhook.mutates(account.namespace):
+                    found.append(
+                        f"the pod identity webhook does not mutate pods in {account.namespace}: "
+                        f"the test pod of {account.key} carries its own token volume, and other "
+                        "pods there must too")
         return tuple(found)
 
 
@@ -443,6 +469,12 @@ def _build(v: dict[str, Any], p: _Problems) -> Settings:
     accounts = _service_accounts(v["serviceAccounts"], issuer, tokens, p)
 
     kubeconfig = v["kubeconfig"]
+    webhook_settings = _webhook_settings(v, p)
+    if webhook_settings.enabled:
+        for index, account in enumerate(accounts):
+            p.check(account.namespace != webhook.NAMESPACE,
+                    f"irsa:serviceAccounts[{index}].namespace {webhook.NAMESPACE} is the pod identity "
+                    "webhook's own namespace, whose pods it never mutates: use another namespace")
     return Settings(
         issuer=issuer,
         keys=keys,
@@ -451,6 +483,25 @@ def _build(v: dict[str, Any], p: _Problems) -> Settings:
         thumbprints=thumbprints,
         service_accounts=accounts,
         kubeconfig=Secret(kubeconfig) if kubeconfig else None,
+        webhook=webhook_settings,
+    )
+
+
+def _webhook_settings(v: dict[str, Any], p: _Problems) -> WebhookSettings:
+    image = v["webhookImage"]
+    if image is not None:
+        problem = webhook.image_problem(image)
+        p.check(problem is None, f"irsa:webhookImage {problem}, got {image!r}")
+    policy = v["webhookFailurePolicy"]
+    if policy is not None:
+        p.check(policy in webhook.FAILURE_POLICIES,
+                f"irsa:webhookFailurePolicy must be Ignore (pods start unmutated while the webhook "
+                f"is down) or Fail (pod creation fails meanwhile), got {policy!r}")
+    return WebhookSettings(
+        enabled=bool(v["podIdentityWebhook"]),
+        image=image or webhook.DEFAULT_IMAGE,
+        failure_policy=policy or webhook.DEFAULT_FAILURE_POLICY,
+        sts_regional_endpoint=bool(v["webhookStsRegionalEndpoint"]),
     )
 
 

@@ -27,6 +27,7 @@ from pulumi.runtime import config as runtime_config
 from pulumi.runtime import mocks as pulumi_mocks_module
 from pulumi.runtime import rpc
 from pulumi.runtime import settings as runtime_settings
+from support import tls_state
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -54,6 +55,13 @@ def rsa_private_key_pem(bits: int = 2048) -> str:
         serialization.NoEncryption(),
     ).decode()
 
+
+# pulumi-tls certificate resources whose state the mocks make for real.
+TLS_CERTIFICATES = {
+    "tls:index/selfSignedCert:SelfSignedCert": tls_state.self_signed_cert,
+    "tls:index/certRequest:CertRequest": tls_state.cert_request,
+    "tls:index/locallySignedCert:LocallySignedCert": tls_state.locally_signed_cert,
+}
 
 # What a mocked StackReference to the irsa stack holds.
 IRSA_STACK_OUTPUTS = {
@@ -97,6 +105,9 @@ class IrsaMocks(pulumi.runtime.Mocks):
             resource_id = role_name
         elif args.typ == "command:remote:Command":
             state |= {"stdout": "apiVersion: v1\nkind: Config\n", "stderr": ""}
+        elif args.typ in TLS_CERTIFICATES:
+            # Real X.509 objects made from the inputs, as the tls provider would (support/tls_state.py).
+            state |= TLS_CERTIFICATES[args.typ](dict(args.inputs))
         return resource_id, state
 
     def call(self, args: pulumi.runtime.MockCallArgs):

@@ -12,6 +12,26 @@ DEV = stack_file_config(ROOT / "Pulumi.dev.yaml")
 COMMAND = "command:remote:Command"
 FILE = "github:index/repositoryFile:RepositoryFile"
 OIDC = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
+WEBHOOK = "irsa:webhook:PodIdentityWebhook"
+# The pod identity webhook's resources (on by default).
+WEBHOOK_GRAPH = [
+    ("kubernetes:core/v1:Namespace", "webhook-namespace", WEBHOOK),
+    ("kubernetes:core/v1:ServiceAccount", "webhook-service-account", WEBHOOK),
+    ("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", "webhook-cluster-role", WEBHOOK),
+    ("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding", "webhook-cluster-role-binding", WEBHOOK),
+    ("kubernetes:core/v1:ResourceQuota", "webhook-critical-pods", WEBHOOK),
+    ("tls:index/privateKey:PrivateKey", "webhook-ca-key", WEBHOOK),
+    ("tls:index/selfSignedCert:SelfSignedCert", "webhook-ca", WEBHOOK),
+    ("tls:index/privateKey:PrivateKey", "webhook-serving-key", WEBHOOK),
+    ("tls:index/certRequest:CertRequest", "webhook-serving-request", WEBHOOK),
+    ("tls:index/locallySignedCert:LocallySignedCert", "webhook-serving-cert", WEBHOOK),
+    ("kubernetes:core/v1:Secret", "webhook-tls", WEBHOOK),
+    ("kubernetes:apps/v1:Deployment", "webhook-deployment", WEBHOOK),
+    ("kubernetes:core/v1:Service", "webhook-service", WEBHOOK),
+    ("kubernetes:policy/v1:PodDisruptionBudget", "webhook-disruption-budget", WEBHOOK),
+    ("kubernetes:admissionregistration.k8s.io/v1:MutatingWebhookConfiguration", "webhook-configuration",
+     WEBHOOK),
+]
 
 
 def run(pulumi_mocks, config=None, secret_keys=None):
@@ -45,6 +65,7 @@ def test_complete_resource_graph_with_parents(pulumi_mocks):
         ("kubernetes:core/v1:ServiceAccount", "default/aws-cli-service-account",
          "irsa:workload:ServiceAccountWorkload"),
         ("kubernetes:core/v1:Pod", "default/aws-cli-test-pod", "irsa:workload:ServiceAccountWorkload"),
+        *WEBHOOK_GRAPH,
     ])
     assert r.one("pulumi:providers:kubernetes").name == "cluster"
     assert r.one("pulumi:providers:github").inputs["owner"] == "example-org"
@@ -93,8 +114,15 @@ def test_stack_outputs(pulumi_mocks):
         assert r.stack_outputs[name].secret is False, name
 
 
-def test_test_pod_gets_region_from_aws_config(pulumi_mocks):
+def test_region_from_aws_config_reaches_the_webhook_or_the_test_pod(pulumi_mocks):
     r = run(pulumi_mocks)
+    command = r.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["spec"]["containers"][0]["command"]
+    assert "--aws-default-region=ap-northeast-1" in command
+    assert "env" not in r.one("kubernetes:core/v1:Pod").inputs["spec"]["containers"][0]
+
+
+def test_without_the_webhook_the_test_pod_gets_region_from_aws_config(pulumi_mocks):
+    r = run(pulumi_mocks, {**DEV, "irsa:podIdentityWebhook": "false"})
     env = {e["name"]: e["value"] for e in r.one("kubernetes:core/v1:Pod").inputs["spec"]["containers"][0]["env"]}
     assert env["AWS_REGION"] == "ap-northeast-1"
 
@@ -111,7 +139,7 @@ def test_wildcard_account_gets_a_role_but_no_service_account(pulumi_mocks):
     r = run(pulumi_mocks, {**DEV, "irsa:serviceAccounts": json.dumps(accounts)})
     trust = json.loads(r.one("aws:iam/role:Role").inputs["assumeRolePolicy"])
     assert "StringLike" in trust["Statement"][0]["Condition"]
-    assert not r.of_type("kubernetes:core/v1:ServiceAccount")
+    assert [a.name for a in r.of_type("kubernetes:core/v1:ServiceAccount")] == ["webhook-service-account"]
     assert r.stack_outputs["serviceAccountRoles"].value == {
         "batch/job-*": "arn:aws:iam::123456789012:role/k8s_batch_job-+"}
 

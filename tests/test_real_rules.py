@@ -92,7 +92,8 @@ def test_the_engine_and_the_apis_accept_the_program(pulumi_mocks, accounts):
 def test_every_namespace_is_created_once(pulumi_mocks):
     r = run_with(pulumi_mocks, CONFIGURATIONS["many accounts"] + CONFIGURATIONS["shared namespace"])
     names = [n.inputs["metadata"]["name"] for n in r.of_type("kubernetes:core/v1:Namespace")]
-    assert sorted(names) == sorted({f"team-{i}" for i in range(7)} | {"apps"})
+    # The pod identity webhook's own namespace, and each asked-for namespace once.
+    assert sorted(names) == sorted({f"team-{i}" for i in range(7)} | {"apps", "irsa-webhook"})
     # Every object in a created namespace waits for it.
     by_name = {n.inputs["metadata"]["name"]: n for n in r.of_type("kubernetes:core/v1:Namespace")}
     for account in r.of_type("kubernetes:core/v1:ServiceAccount"):
@@ -120,7 +121,8 @@ def test_wildcard_roles_carry_no_wildcard_in_tags(pulumi_mocks):
 
 def test_existing_service_account_is_annotated_not_owned(pulumi_mocks):
     r = run_with(pulumi_mocks, CONFIGURATIONS["existing service accounts"])
-    assert not r.of_type("kubernetes:core/v1:ServiceAccount")
+    owned = [a.inputs["metadata"]["name"] for a in r.of_type("kubernetes:core/v1:ServiceAccount")]
+    assert owned == ["pod-identity-webhook"], "only the webhook's own ServiceAccount is created"
     patches = r.of_type("kubernetes:core/v1:ServiceAccountPatch")
     assert sorted(p.inputs["metadata"]["name"] for p in patches) == ["external-dns", "velero"]
     for patch in patches:

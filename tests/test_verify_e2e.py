@@ -37,6 +37,7 @@ from irsa.verify.checks import (
 AUDIENCE = "sts.amazonaws.com"
 OWNER, REPOSITORY, BRANCH = "acme", "oidc-issuer", "main"
 BUCKET_PREFIX = "k8s-default-aws-cli"
+POD_CHECKS = {"pod-mutated", "pod-role-arn", "pod-token"}  # asked only with --pod
 
 
 def new_key() -> rsa.RSAPrivateKey:
@@ -206,10 +207,11 @@ def test_full_chain_passes_from_the_command_line(world):
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     statuses = {line.split()[1]: line.split()[0] for line in lines[2:-1]}
-    assert statuses == {check.name: OK for check in CHECKS}
+    # Without --pod the pod checks are not asked; everything else passes.
+    assert statuses == {check.name: SKIP if check.name in POD_CHECKS else OK for check in CHECKS}
     assert f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/k8s_default_aws-cli/irsa-verify" in done.stdout
     assert "AccessDenied, as expected" in done.stdout
-    assert lines[-1] == f"all {len(CHECKS)} checks passed"
+    assert lines[-1] == f"all {len(CHECKS) - len(POD_CHECKS)} checks passed ({len(POD_CHECKS)} not asked)"
     assert token not in done.stdout + done.stderr
     assert world.admin["aws_secret_access_key"] not in done.stdout + done.stderr
 
@@ -227,7 +229,7 @@ def test_json_report_from_stack_outputs_on_stdin(world):
     s3 = report["checks"][-1]
     assert (s3["name"], s3["status"]) == ("s3-prefix", SKIP)
     assert s3["message"] == "not asked (give --s3-bucket-prefix)"
-    assert all(c["status"] == OK for c in report["checks"][:-1])
+    assert all(c["status"] == (SKIP if c["name"] in POD_CHECKS else OK) for c in report["checks"][:-1])
     assert token not in done.stdout
 
 

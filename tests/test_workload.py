@@ -109,3 +109,13 @@ def test_pod_waits_for_given_resources(pulumi_mocks):
     pulumi_mocks.run(make)
     pod = pulumi_mocks.one("kubernetes:core/v1:Pod")
     assert pulumi_mocks.by_name("gate").urn in pod.dependencies
+
+
+def test_with_the_webhook_the_test_pod_carries_no_token_of_its_own(pulumi_mocks):
+    pulumi_mocks.run(lambda: workload(webhook_mutates=True))
+    spec = pulumi_mocks.one("kubernetes:core/v1:Pod").inputs["spec"]
+    assert spec == {"serviceAccountName": "aws-cli", "restartPolicy": "Never",
+                    "containers": [{"name": "aws-cli", "image": "public.ecr.aws/aws-cli/aws-cli",
+                                    "command": ["sleep", "infinity"]}]}
+    account = pulumi_mocks.one("kubernetes:core/v1:ServiceAccount")
+    assert account.inputs["metadata"]["annotations"] == {"eks.amazonaws.com/role-arn": ROLE_ARN}

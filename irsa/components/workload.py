@@ -78,7 +78,8 @@ class ServiceAccountWorkloadArgs:
     token_expiration_seconds: int
     region: pulumi.Input[str]
     test_pod: bool = False
-    # The pod waits for these: the host configuration and the role's policies.
+    # The pod waits for these: the host configuration and the role's policies
+    # (and the pod identity webhook's configuration, when it mutates the pod).
     test_pod_depends_on: Sequence[pulumi.Resource] = ()
     # The ServiceAccount exists (a chart made it): add the annotation only.
     existing: bool = False
@@ -86,6 +87,9 @@ class ServiceAccountWorkloadArgs:
     depends_on: Sequence[pulumi.Resource] = ()
     # The component's name in earlier versions, if different (an alias).
     former_name: str | None = None
+    # The pod identity webhook gives the test pod its token and variables: the
+    # pod spec then names only its ServiceAccount, like any chart's pod.
+    webhook_mutates: bool = False
 
 
 class ServiceAccountWorkload(pulumi.ComponentResource):
@@ -141,6 +145,14 @@ class ServiceAccountWorkload(pulumi.ComponentResource):
 
     @staticmethod
     def _test_pod_spec(args: ServiceAccountWorkloadArgs, account_name: pulumi.Output[str]) -> k8s.core.v1.PodSpecArgs:
+        if args.webhook_mutates:
+            # The aws-cli image runs as root, so the token needs no fsGroup here.
+            return k8s.core.v1.PodSpecArgs(
+                service_account_name=account_name,
+                restart_policy="Never",
+                containers=[k8s.core.v1.ContainerArgs(name="aws-cli", image=TEST_IMAGE,
+                                                      command=["sleep", "infinity"])],
+            )
         env = {
             "AWS_ROLE_ARN": args.role_arn,
             "AWS_WEB_IDENTITY_TOKEN_FILE": f"{TOKEN_DIRECTORY}/{TOKEN_FILE}",

@@ -14,6 +14,7 @@ from typing import Any
 
 from irsa.verify.aws import Aws
 from irsa.verify.broken import Broken
+from irsa.verify.pod import PodView
 from irsa.verify.token import Token
 
 DEFAULT_AUDIENCE = "sts.amazonaws.com"
@@ -36,6 +37,8 @@ class Inputs:
     region: str | None = None
     ca_bundle: str | None = None
     s3_bucket_prefix: str | None = None
+    # --pod: the pod and its ServiceAccount, read before the checks run
+    pod: PodView | None = None
     # timeout / attempts / backoff of the HTTPS fetches (tests shorten the backoff)
     fetch_options: dict[str, Any] = field(default_factory=dict)
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from irsa import oidc, policies
 from irsa.verify import fetch, trust
+from irsa.verify import pod as pods
 from irsa.verify import token as tokens
 from irsa.verify.aws import SESSION_NAME, calling, error_code, error_message
 from irsa.verify.broken import Broken
@@ -32,6 +33,21 @@ REISSUE = "take a new token: --from-cluster, or read the pod's token file again"
 
 def no_provider(url: str) -> str:
     return f"No OpenIDConnect provider found in your account for {url}"
+
+
+def check_pod_mutated(chain: Chain) -> str:
+    """The pod's ServiceAccount names a role and the webhook gave the pod its variables."""
+    return pods.check_mutated(_pod(chain))
+
+
+def check_pod_role_arn(chain: Chain) -> str:
+    """The pod's AWS_ROLE_ARN is the ServiceAccount's annotation and the stack's role."""
+    return pods.check_role_arn(_pod(chain), chain.inputs.role_arn)
+
+
+def check_pod_token_volume(chain: Chain) -> str:
+    """The pod's token file is a mounted projected token for the provider's client id."""
+    return pods.check_token_volume(_pod(chain), chain.inputs.audience)
 
 
 def check_token(chain: Chain) -> str:
@@ -368,7 +384,17 @@ def _without_s3(inputs: Inputs) -> str | None:
     return None if inputs.s3_bucket_prefix else "not asked (give --s3-bucket-prefix)"
 
 
+def _without_pod(inputs: Inputs) -> str | None:
+    return None if inputs.pod else "not asked (give --pod)"
+
+
 CHECKS: tuple[Check, ...] = (
+    Check("pod-mutated", "the pod's service account names a role; the webhook added the variables",
+          check_pod_mutated, (), _without_pod),
+    Check("pod-role-arn", "AWS_ROLE_ARN equals the service account's annotation", check_pod_role_arn,
+          ("pod-mutated",), _without_pod),
+    Check("pod-token", "AWS_WEB_IDENTITY_TOKEN_FILE is a projected token for the audience",
+          check_pod_token_volume, ("pod-mutated",), _without_pod),
     Check("token", "a service-account token is at hand and is a JWT", check_token),
     Check("discovery", "discovery document reachable over HTTPS, valid JSON", check_discovery),
     Check("issuer", "its issuer equals the issuer URL exactly", check_issuer, ("discovery",)),
@@ -384,13 +410,18 @@ CHECKS: tuple[Check, ...] = (
     Check("iam-provider", "an IAM OIDC provider for exactly this URL lists the audience",
           check_iam_provider),
     Check("trust-policy", "the role's trust policy admits this provider, sub and aud",
-          check_trust_policy, ("token", "iam-provider")),
+          check_trust_policy, ("token", "iam-provider", "pod-role-arn")),
     Check("assume-role", "STS AssumeRoleWithWebIdentity", check_assume_role, (ALL_BEFORE,)),
     Check("caller-identity", "GetCallerIdentity with the temporary credentials",
           check_caller_identity, ("assume-role",)),
     Check("s3-prefix", "a bucket with the allowed prefix can be made, another cannot",
           check_s3_prefix, ("caller-identity",), _without_s3),
 )
+
+
+def _pod(chain: Chain) -> pods.PodView:
+    assert chain.inputs.pod is not None, "pod checks run only with --pod"
+    return chain.inputs.pod
 
 
 def _token(chain: Chain) -> tokens.Token:

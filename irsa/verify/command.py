@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from irsa.verify import pod as pods
 from irsa.verify import token as tokens
 from irsa.verify.chain import (
     DEFAULT_AUDIENCE, FAIL, OK, SKIP, SKIPPED, Chain, Inputs, Result, exit_status, run,
@@ -34,6 +35,8 @@ EPILOG = """\
 example:
   pulumi stack output --json | python -m irsa verify --stack-outputs - \\
       --service-account default/aws-cli --token-file token.jwt
+  pulumi stack output --json --show-secrets | python -m irsa verify --stack-outputs - \
+      --pod default/aws-cli-irsa-test
 """
 
 
@@ -52,8 +55,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                         help="the output of `pulumi stack output --json` (a file, or - for stdin); "
                              "gives the issuer URL, the audience, the role of the service account "
                              "and the kubeconfig. Flags below override it")
-    inputs.add_argument("--service-account", required=True, metavar="NS/NAME",
-                        help="the service account whose token is checked, e.g. default/aws-cli")
+    inputs.add_argument("--service-account", metavar="NS/NAME",
+                        help="the service account whose token is checked, e.g. default/aws-cli "
+                             "(with --pod: the pod's)")
+    inputs.add_argument("--pod", metavar="NS/NAME",
+                        help="also read this pod and its service account from the cluster and check "
+                             "that the pod identity webhook mutated it as STS needs; the token is "
+                             "then the pod's service account's (--from-cluster unless --token-file)")
     inputs.add_argument("--issuer-url", metavar="URL", help="the issuer URL (stack output issuerUrl)")
     inputs.add_argument("--role-arn", metavar="ARN",
                         help="the role to assume (stack output serviceAccountRoles[NS/NAME])")
@@ -61,7 +69,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                         help=f"the token audience, a client id of the OIDC provider (stack output "
                              f"audience; default {DEFAULT_AUDIENCE})")
     token = verify.add_argument_group("the token (--token-file or --from-cluster)")
-    source = token.add_mutually_exclusive_group(required=True)
+    source = token.add_mutually_exclusive_group()
     source.add_argument("--token-file", metavar="FILE",
                         help="a service-account token, e.g. copied from a pod's "
                              "/var/run/secrets/eks.amazonaws.com/serviceaccount/token")
@@ -99,16 +107,28 @@ def main(args: argparse.Namespace) -> int:
 
 def inputs_from(args: argparse.Namespace, environ: Mapping[str, str], stdin: TextIO) -> Inputs:
     """The ``Inputs`` for these flags, stack outputs and environment; ``UsageError`` if incomplete."""
+    outputs = load_stack_outputs(args.stack_outputs, stdin) if args.stack_outputs else {}
+    pod = _read_pod(args, environ, outputs) if getattr(args, "pod", None) else None
+    if pod is not None:
+        from_pod = f"{pod.namespace}/{pod.service_account}"
+        if args.service_account and args.service_account != from_pod:
+            raise UsageError(f"--service-account {args.service_account} is not the pod's, {from_pod}")
+        args.service_account = from_pod
+        if not args.token_file:
+            args.from_cluster = True
+    if not args.service_account:
+        raise UsageError("give --service-account NAMESPACE/NAME or --pod NAMESPACE/NAME")
+    if not args.token_file and not args.from_cluster:
+        raise UsageError("one of the arguments --token-file --from-cluster is required (or --pod)")
     namespace, _, name = args.service_account.partition("/")
     if not namespace or not name or "/" in name:
         raise UsageError(f"--service-account must be NAMESPACE/NAME, got {args.service_account!r}")
-    outputs = load_stack_outputs(args.stack_outputs, stdin) if args.stack_outputs else {}
     issuer_url = args.issuer_url or outputs.get("issuerUrl")
     if not issuer_url:
         raise UsageError("give --issuer-url or --stack-outputs with issuerUrl")
     roles = outputs.get("serviceAccountRoles") or {}
-    role_arn = args.role_arn or roles.get(args.service_account)
-    if not role_arn:
+    role_arn = args.role_arn or roles.get(args.service_account) or (pod.role_annotation if pod else None)
+    if not role_arn and pod is None:  # with --pod, the pod-mutated check names the missing annotation
         known = ", ".join(sorted(roles)) or "none"
         raise UsageError(f"no role for {args.service_account}: give --role-arn, or --stack-outputs "
                          f"whose serviceAccountRoles has it (it has: {known})")
@@ -123,11 +143,22 @@ def inputs_from(args: argparse.Namespace, environ: Mapping[str, str], stdin: Tex
         get_token = lambda: tokens.request_from_cluster(kubeconfig, namespace, name, audience)
         source = f"from a TokenRequest for audience {audience}"
     return Inputs(
-        issuer_url=issuer_url, namespace=namespace, name=name, role_arn=role_arn,
+        issuer_url=issuer_url, namespace=namespace, name=name, role_arn=role_arn or "",
         get_token=get_token, token_source=source, audience=audience,
         endpoint_url=args.endpoint_url, region=args.region, ca_bundle=args.ca_bundle,
-        s3_bucket_prefix=args.s3_bucket_prefix,
+        s3_bucket_prefix=args.s3_bucket_prefix, pod=pod,
     )
+
+
+def _read_pod(args: argparse.Namespace, environ: Mapping[str, str],
+              outputs: Mapping[str, Any]) -> pods.PodView:
+    namespace, _, name = args.pod.partition("/")
+    if not namespace or not name or "/" in name:
+        raise UsageError(f"--pod must be NAMESPACE/NAME, got {args.pod!r}")
+    try:
+        return pods.read(_kubeconfig(args.kubeconfig, environ, outputs), namespace, name)
+    except pods.PodError as err:
+        raise UsageError(str(err)) from None
 
 
 def load_stack_outputs(source: str, stdin: TextIO) -> dict[str, Any]:
