@@ -165,8 +165,8 @@ def test_stack_checker_catches_type_mismatch_and_missing_key():
     stack = {"config": {"irsa:githubOwner": "o", "irsa:keyBits": "big",
                         "irsa:sshPrivateKey": {"secure": "v1:abc"}}}
     assert stack_violations(PROJECT, stack) == [
-        "irsa:host: required, not set",
         "irsa:keyBits: value 'big' is not a integer",
+        "irsa:host: required, not set",
     ]
     # As with the CLI, `pulumi config set irsa:keyBits 3072` (a string) is an integer.
     stack["config"].update({"irsa:host": "h", "irsa:keyBits": "3072",
