@@ -125,6 +125,8 @@ class OidcIssuer(pulumi.ComponentResource):
     public_keys_pem: pulumi.Output[list[str]]
     signing_private_key_pem: pulumi.Output[str]
     published: list[pulumi.Resource]
+    # DNS records to create by hand (a CloudFront custom domain), else [].
+    dns_records: pulumi.Output[list[dict[str, str]]]
 
     def __init__(self, name: str, args: OidcIssuerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("irsa:issuer:OidcIssuer", name, None, opts)
@@ -155,6 +157,8 @@ class OidcIssuer(pulumi.ComponentResource):
             ])
 
         url = urls[0]
+        records = [st.dns_records for st in self.stores.values() if getattr(st, "dns_records", None)]
+        self.dns_records = records[0] if records else pulumi.Output.from_input([])
         self.issuer_url = url
         self.previous_issuer_urls = pulumi.Output.all(*urls[1:]) if urls[1:] else pulumi.Output.from_input([])
         self.jwks_uri = url.apply(oidc.jwks_uri)

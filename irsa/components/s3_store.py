@@ -55,6 +55,8 @@ class BucketStore:
 
     kind = "s3"
     public = True
+    # DNS records the user must create (CloudFront with a custom domain).
+    dns_records: pulumi.Output[list[dict[str, str]]] | None = None
 
     def __init__(self, name: str, args: BucketStoreArgs, path: str, parent: pulumi.Resource):
         self._name = f"{name}-{self.kind}"
@@ -239,6 +241,9 @@ class CloudFrontStore(BucketStore):
         )
         domain = self._args.domain
         if domain:
+            # The name users must point at the distribution, beside the validation record.
+            self.dns_records = pulumi.Output.all(self.validation_records, self.distribution.domain_name).apply(
+                lambda v: [*v[0], {"name": domain, "type": "CNAME", "value": v[1]}])
             return pulumi.Output.from_input(oidc.https_issuer_url(domain))
         return self.distribution.domain_name.apply(oidc.https_issuer_url)
 
