@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from irsa.verify.aws import Aws
-from irsa.verify.broken import Broken
+from irsa.verify.broken import Broken, Concern
+from irsa.verify.fetch import Response
 from irsa.verify.token import Token
 
 DEFAULT_AUDIENCE = "sts.amazonaws.com"
@@ -36,8 +37,10 @@ class Inputs:
     region: str | None = None
     ca_bundle: str | None = None
     s3_bucket_prefix: str | None = None
-    # timeout / attempts / backoff of the HTTPS fetches (tests shorten the backoff)
+    # timeout / attempts / backoff / clock of the HTTPS fetches (tests shorten the backoff)
     fetch_options: dict[str, Any] = field(default_factory=dict)
+    # github | s3 | cloudfront; None: told by the issuer URL's host
+    issuer_host: str | None = None
 
     @property
     def service_account(self) -> str:
@@ -59,6 +62,8 @@ class Chain:
     discovery: dict[str, Any] | None = None
     jwks: dict[str, Any] | None = None
     keys: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The answers the issuer host gave, by document ("discovery document", "JWKS").
+    fetched: dict[str, Response] = field(default_factory=dict)
     provider_arn: str | None = None
     credentials: dict[str, Any] | None = field(default=None, repr=False)
     assumed_arn: str | None = None
@@ -103,7 +108,7 @@ class Result:
         return self.status == FAIL
 
 
-OK, FAIL, SKIP = "ok", "FAIL", "skip"
+OK, FAIL, SKIP, WARN = "ok", "FAIL", "skip", "warn"
 SKIPPED = "skipped: needs "  # how a skip for a failed prerequisite begins
 
 
@@ -128,6 +133,11 @@ def run(chain: Chain, checks: Sequence[Check]) -> list[Result]:
         except Broken as broken:
             results.append(_redacted(chain, Result(check.name, FAIL, broken.message, broken.cause,
                                                    broken.fix, broken.sts)))
+            continue
+        except Concern as concern:  # holds, so what needs it still runs
+            passed.add(check.name)
+            results.append(_redacted(chain, Result(check.name, WARN, concern.message, concern.cause,
+                                                   concern.fix)))
             continue
         except Exception as err:  # a diagnostic tool reports the rest of the chain anyway
             results.append(_redacted(chain, Result(

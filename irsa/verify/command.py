@@ -12,7 +12,7 @@ from typing import Any, TextIO
 
 from irsa.verify import token as tokens
 from irsa.verify.chain import (
-    DEFAULT_AUDIENCE, FAIL, OK, SKIP, SKIPPED, Chain, Inputs, Result, exit_status, run,
+    DEFAULT_AUDIENCE, FAIL, OK, SKIP, SKIPPED, WARN, Chain, Inputs, Result, exit_status, run,
 )
 from irsa.verify.checks import CHECKS
 
@@ -23,7 +23,8 @@ HIDDEN_SECRET = "[secret]"
 DESCRIPTION = """\
 Check every link of the IRSA trust chain the way AWS STS does, in STS's order,
 and say which one is broken, why, and how to fix it. One line per check: ok,
-FAIL (with cause and fix) or skip (a check it needs did not pass).
+FAIL (with cause and fix), warn (works, but see cause and fix) or skip (a check
+it needs did not pass).
 Exit status: 0 when every check passes, 1 when one fails, 2 for bad usage.
 Tokens and credentials are never printed.
 
@@ -177,16 +178,18 @@ def render_text(inputs: Inputs, results: Sequence[Result]) -> str:
     width = max(len(r.name) for r in results)
     for result in results:
         lines.append(f"{result.status:<4} {result.name:<{width}}  {result.message}")
-        if result.failed:
+        if result.failed or result.status == WARN:
             indent = " " * (width + 7)
             lines.append(f"{indent}cause: {result.cause}")
             lines.append(f"{indent}fix:   {result.fix}")
             if result.sts:
                 lines.append(f"{indent}STS answers: {result.sts}")
     failed = [r.name for r in results if r.failed]
-    passed = sum(r.status == OK for r in results)
+    passed = sum(r.status in (OK, WARN) for r in results)
     not_asked = sum(r.status == SKIP and not r.message.startswith(SKIPPED) for r in results)
-    tail = f" ({not_asked} not asked)" if not_asked else ""
+    warned = sum(r.status == WARN for r in results)
+    notes = [f"{not_asked} not asked"] * bool(not_asked) + [f"{warned} with warnings"] * bool(warned)
+    tail = f" ({', '.join(notes)})" if notes else ""
     lines.append(f"FAILED: {', '.join(failed)}; {passed} passed, "
                  f"{len(results) - passed - len(failed) - not_asked} skipped{tail}" if failed
                  else f"all {passed} checks passed{tail}")
@@ -202,6 +205,7 @@ def render_json(inputs: Inputs, results: Sequence[Result]) -> str:
         "issuerUrl": inputs.issuer_url,
         "audience": inputs.audience,
         "failed": [r.name for r in results if r.status == FAIL],
+        "warnings": [r.name for r in results if r.status == WARN],
         "checks": [{"name": r.name, "status": r.status, "message": r.message, "cause": r.cause,
                     "fix": r.fix, "sts": r.sts} for r in results],
     }
