@@ -24,8 +24,9 @@ import json
 import pytest
 from support import s3_policy
 from support.moto_server import REGION, shared_server
+from support.s3_setup import build, declared
 
-from conftest import ROOT, run_program, stack_file_config
+from conftest import ROOT, stack_file_config
 
 DEV = stack_file_config(ROOT / "Pulumi.dev.yaml")
 BUCKET = "example-oidc-issuer"
@@ -33,43 +34,6 @@ BUCKET = "example-oidc-issuer"
 S3_STACK = {**DEV, "aws:region": REGION, "irsa:issuerHost": "s3", "irsa:issuerBucket": BUCKET}
 OTHER_KEYS = ["secret.txt", "jwks.json.bak", ".well-known/other", "a/jwks.json", "JWKS.json",
               ".well-known/openid-configuration/x", "terraform.tfstate"]
-
-
-def declared(pulumi_mocks, config) -> dict[str, list]:
-    """The S3 resources' recorded inputs, by type."""
-    pulumi_mocks.run(lambda: run_program(config))
-    found: dict[str, list] = {}
-    for r in pulumi_mocks.registrations:
-        if r.type.startswith("aws:s3/"):
-            found.setdefault(r.type.split(":")[-1], []).append(r.inputs)
-    return found
-
-
-def build(s3, resources: dict[str, list]) -> None:
-    """Create in S3 exactly what the graph declares, in the graph's order."""
-    bucket, = resources["Bucket"]
-    name = bucket["bucket"]
-    s3.create_bucket(Bucket=name)
-    ownership, = resources["BucketOwnershipControls"]
-    s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls={
-        "Rules": [{"ObjectOwnership": ownership["rule"]["objectOwnership"]}]})
-    block, = resources["BucketPublicAccessBlock"]
-    s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration={
-        "BlockPublicAcls": block["blockPublicAcls"], "IgnorePublicAcls": block["ignorePublicAcls"],
-        "BlockPublicPolicy": block["blockPublicPolicy"],
-        "RestrictPublicBuckets": block["restrictPublicBuckets"]})
-    versioning, = resources["BucketVersioning"]
-    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={
-        "Status": versioning["versioningConfiguration"]["status"]})
-    encryption, = resources["BucketServerSideEncryptionConfiguration"]
-    rule = encryption["rules"][0]["applyServerSideEncryptionByDefault"]
-    s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={
-        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": rule["sseAlgorithm"]}}]})
-    policy, = resources["BucketPolicy"]
-    s3.put_bucket_policy(Bucket=name, Policy=policy["policy"])
-    for obj in resources["BucketObjectv2"]:
-        s3.put_object(Bucket=obj["bucket"], Key=obj["key"], Body=obj["content"].encode(),
-                      ContentType=obj["contentType"], CacheControl=obj["cacheControl"])
 
 
 @pytest.fixture
