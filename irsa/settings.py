@@ -514,6 +514,11 @@ def _issuer_settings(v: dict[str, Any], owner: str, repo: str, branch: str, regi
         p.check(len(domain) <= 253 and domain.count(".") >= 1 and bool(_DNS_SUBDOMAIN.match(domain)),
                 f"irsa:issuerDomain must be a lowercase DNS name such as oidc.example.com, "
                 f"got {domain!r}")
+    if bucket and {"s3", "cloudfront"} <= hosts:
+        p.add("irsa:issuerBucket names one bucket, but irsa:issuerHost and "
+              "irsa:previousIssuerHosts use both s3 and cloudfront, which need a bucket each (their "
+              "discovery documents differ): leave irsa:issuerBucket unset during the move "
+              "(derived names differ per host), or move through github")
     if bucket and not uses_bucket:
         p.add("irsa:issuerBucket is for irsa:issuerHost s3 or cloudfront; unset it for github")
     create_bucket = v["createBucket"]
