@@ -143,11 +143,12 @@ def s3_issuer_url(bucket: str, region: str, path: str = "") -> str:
     """The issuer URL for documents served straight from an S3 bucket.
 
     The regional virtual-hosted form ``https://BUCKET.s3.REGION.amazonaws.com``:
-    path-style URLs are being retired by AWS, the global ``s3.amazonaws.com``
-    endpoint redirects for buckets outside us-east-1 (STS does not follow a
-    redirect to another URL as the same issuer), and the regional name is
-    covered by S3's own ``*.s3.REGION.amazonaws.com`` certificate as long as the
-    bucket name has no dots.
+    AWS is retiring path-style URLs (``s3.amazonaws.com/BUCKET``); the global
+    name ``BUCKET.s3.amazonaws.com`` may answer ``307 Temporary Redirect`` for up
+    to a day after a bucket is made outside us-east-1 (AWS knowledge center,
+    "s3-http-307-response"), and an issuer URL must answer directly, at once;
+    the regional name is covered by S3's own ``*.s3.REGION.amazonaws.com``
+    certificate as long as the bucket name has no dots.
     """
     return with_path(f"https://{bucket}.s3.{region}.amazonaws.com", path)
 
