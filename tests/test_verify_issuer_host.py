@@ -162,3 +162,26 @@ def test_the_check_itself_needs_what_was_fetched():
     inputs = Inputs(issuer_url="https://example.com", namespace="default", name="aws-cli",
                     role_arn=ROLE, get_token=lambda: "", token_source="unused")
     assert check_issuer_host(Chain.start(inputs)) == ""
+
+
+def test_the_command_line_names_the_host_or_leaves_it_to_the_url(tmp_path):
+    import io
+    import json
+
+    from irsa import cli
+    from irsa.verify.command import inputs_from
+
+    token = tmp_path / "token"
+    token.write_text("a.b.c")
+    outputs = json.dumps({"issuerUrl": "https://acme-oidc.s3.eu-west-1.amazonaws.com",
+                          "serviceAccountRoles": {"default/aws-cli": ROLE}})
+
+    def parsed(*extra):
+        args = cli.parser().parse_args(["verify", "--stack-outputs", "-", "--service-account",
+                                        "default/aws-cli", "--token-file", str(token), *extra])
+        return inputs_from(args, {}, io.StringIO(outputs))
+
+    assert parsed().issuer_host is None
+    assert parsed("--issuer-host", "s3").issuer_host == "s3"
+    with pytest.raises(SystemExit):
+        parsed("--issuer-host", "gitlab")

@@ -79,6 +79,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     aws.add_argument("--ca-bundle", metavar="FILE",
                      help="CA certificates (PEM) to trust for the issuer's HTTPS, instead of the "
                           "system's (for a test CA)")
+    aws.add_argument("--issuer-host", choices=("github", "s3", "cloudfront"),
+                     help="who serves the issuer documents (default: told by the issuer URL's host); "
+                          "s3 adds the checks that nothing but the documents is public")
     aws.add_argument("--s3-bucket-prefix", metavar="PREFIX",
                      help="also check that the role can create (and then deletes) a bucket named "
                           "PREFIX-… and gets AccessDenied for a bucket without the prefix")
@@ -127,7 +130,7 @@ def inputs_from(args: argparse.Namespace, environ: Mapping[str, str], stdin: Tex
         issuer_url=issuer_url, namespace=namespace, name=name, role_arn=role_arn,
         get_token=get_token, token_source=source, audience=audience,
         endpoint_url=args.endpoint_url, region=args.region, ca_bundle=args.ca_bundle,
-        s3_bucket_prefix=args.s3_bucket_prefix,
+        s3_bucket_prefix=args.s3_bucket_prefix, issuer_host=args.issuer_host,
     )
 
 
