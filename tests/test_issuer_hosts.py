@@ -275,3 +275,62 @@ def test_every_urn_is_unique(pulumi_mocks, config):
     r = run(pulumi_mocks, config)
     urns = [reg.urn for reg in r.registrations]
     assert len(urns) == len(set(urns))
+
+
+# --- every recorded AWS input, held to botocore's models -----------------------------------
+
+def api_calls(r) -> list[tuple[str, str, dict]]:
+    """The AWS API calls the recorded resources become, with their parameters."""
+    calls = []
+    for reg in r.registrations:
+        i = reg.inputs
+        if reg.type == OIDC:
+            calls.append(("iam", "CreateOpenIDConnectProvider", {
+                "Url": i["url"], "ClientIDList": i["clientIdLists"],
+                **({"ThumbprintList": i["thumbprintLists"]} if i.get("thumbprintLists") else {})}))
+        elif reg.type == "aws:iam/role:Role":
+            calls.append(("iam", "CreateRole", {
+                "RoleName": i["name"], "AssumeRolePolicyDocument": i["assumeRolePolicy"],
+                "Description": i["description"],
+                "Tags": [{"Key": k, "Value": v} for k, v in i["tags"].items()]}))
+        elif reg.type == BUCKET_T:
+            calls.append(("s3", "CreateBucket", {"Bucket": i["bucket"]}))
+        elif reg.type == POLICY:
+            calls.append(("s3", "PutBucketPolicy", {"Bucket": "example", "Policy": i["policy"]}))
+        elif reg.type == OBJECT:
+            calls.append(("s3", "PutObject", {
+                "Bucket": i["bucket"], "Key": i["key"], "ContentType": i["contentType"],
+                "CacheControl": i["cacheControl"],
+                "Tagging": "&".join(f"{k}={v}" for k, v in i["tags"].items())}))
+        elif reg.type == OWNERSHIP:
+            calls.append(("s3", "PutBucketOwnershipControls", {"Bucket": "example", "OwnershipControls": {
+                "Rules": [{"ObjectOwnership": i["rule"]["objectOwnership"]}]}}))
+        elif reg.type == OAC:
+            calls.append(("cloudfront", "CreateOriginAccessControl", {"OriginAccessControlConfig": {
+                "Name": "irsa-issuer", "Description": i["description"],
+                "SigningProtocol": i["signingProtocol"], "SigningBehavior": i["signingBehavior"],
+                "OriginAccessControlOriginType": i["originAccessControlOriginType"]}}))
+    return calls
+
+
+@pytest.mark.parametrize("config", [S3_STACK, CLOUDFRONT_STACK,
+                                    {**S3_STACK, "irsa:previousIssuerHosts": '["github"]',
+                                     "irsa:issuerPath": "clusters/prod"}])
+def test_aws_inputs_follow_botocores_models(pulumi_mocks, config):
+    from support.botocore_model import problems
+
+    r = run(pulumi_mocks, config)
+    calls = api_calls(r)
+    assert {op for _, op, _ in calls} >= {"CreateOpenIDConnectProvider", "CreateRole", "PutObject",
+                                          "PutBucketPolicy"}
+    for service, operation, params in calls:
+        assert problems(service, operation, params) == [], (operation, params)
+
+
+def test_the_model_check_is_live():
+    from support.botocore_model import problems
+
+    assert problems("iam", "CreateOpenIDConnectProvider", {"Url": "x" * 256, "ClientIDList": ["a"]})
+    assert problems("s3", "PutBucketOwnershipControls", {"Bucket": "b", "OwnershipControls": {
+        "Rules": [{"ObjectOwnership": "public-read"}]}})
+    assert problems("iam", "CreateRole", {"RoleName": "a", "AssumeRolePolicyDocument": "\x01"})
