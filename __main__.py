@@ -9,6 +9,7 @@ from irsa import stack_config
 from irsa.components.aws import OidcProvider, OidcProviderArgs, ServiceAccountRole, ServiceAccountRoleArgs
 from irsa.components.cluster import ClusterIssuerConfig, ClusterIssuerConfigArgs
 from irsa.components.issuer import OidcIssuer, OidcIssuerArgs
+from irsa.components.s3_store import BucketStoreArgs
 from irsa.components.serving import KeysServed, KeysServedArgs
 from irsa.components.webhook import PodIdentityWebhook, PodIdentityWebhookArgs
 from irsa.components.workload import Namespaces, NamespacesArgs, ServiceAccountWorkload, ServiceAccountWorkloadArgs
@@ -32,6 +33,15 @@ issuer = OidcIssuer(
         create_repository=settings.issuer.create_repository,
         key_names=settings.keys.names,
         key_bits=settings.keys.bits,
+        host=settings.issuer.host,
+        path=settings.issuer.path,
+        previous_hosts=settings.issuer.previous_hosts,
+        bucket=BucketStoreArgs(
+            bucket=settings.issuer.bucket,
+            create_bucket=settings.issuer.create_bucket,
+            region=settings.issuer.region,
+            domain=settings.issuer.domain,
+        ),
     ),
     opts=pulumi.ResourceOptions(providers=[github_provider]),
 )
@@ -61,15 +71,23 @@ cluster = ClusterIssuerConfig(
     ),
 )
 
-oidc_provider = OidcProvider(
-    "oidc",
-    OidcProviderArgs(
-        issuer_url=settings.issuer.url,
-        client_ids=settings.tokens.client_ids,
-        thumbprints=settings.thumbprints,
-        depends_on=issuer.published,
-    ),
-)
+# One IAM OIDC provider per host that publishes, named by the host so that a host
+# keeps its provider when it becomes a previous host (github keeps the old name).
+issuer_urls = [issuer.issuer_url, *(issuer.previous_issuer_urls[i] for i, _ in
+                                    enumerate(settings.issuer.previous_hosts))]
+oidc_providers = [
+    OidcProvider(
+        "oidc" if host == "github" else f"oidc-{host}",
+        OidcProviderArgs(
+            issuer_url=url,
+            client_ids=settings.tokens.client_ids,
+            thumbprints=settings.thumbprints_for(host),
+            depends_on=issuer.published,
+        ),
+    )
+    for host, url in zip(settings.issuer.hosts, issuer_urls)
+]
+oidc_provider = oidc_providers[0]
 
 kubeconfig = (
     pulumi.Output.secret(settings.kubeconfig.value) if settings.kubeconfig else cluster.kubeconfig
@@ -128,6 +146,7 @@ for account in settings.service_accounts:
             policy_arns=account.policy_arns,
             policy=account.policy,
             former_name=account.former_resource_name,
+            previous_issuers=[(p.arn, url) for p, url in zip(oidc_providers[1:], issuer_urls[1:])],
         ),
     )
     roles[account.key] = role.arn
@@ -161,3 +180,7 @@ pulumi.export("audience", settings.tokens.audience)
 pulumi.export("signingKeyIds", issuer.key_ids)
 pulumi.export("serviceAccountRoles", roles)
 pulumi.export("kubeconfig", kubeconfig)
+if settings.issuer.previous_hosts:
+    pulumi.export("previousIssuerUrls", issuer.previous_issuer_urls)
+if settings.issuer.domain:
+    pulumi.export("issuerDnsRecords", issuer.dns_records)

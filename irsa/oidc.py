@@ -134,9 +134,41 @@ def to_json(document: object) -> str:
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
-def github_issuer_url(owner: str, repository: str, branch: str) -> str:
-    """The issuer URL for documents served from a GitHub repository's branch."""
-    return f"https://{GITHUB_RAW_HOST}/{owner}/{repository}/refs/heads/{branch}"
+def github_issuer_url(owner: str, repository: str, branch: str, path: str = "") -> str:
+    """The issuer URL for documents served from a GitHub repository's branch (under ``path``)."""
+    return with_path(f"https://{GITHUB_RAW_HOST}/{owner}/{repository}/refs/heads/{branch}", path)
+
+
+def s3_issuer_url(bucket: str, region: str, path: str = "") -> str:
+    """The issuer URL for documents served straight from an S3 bucket.
+
+    The regional virtual-hosted form ``https://BUCKET.s3.REGION.amazonaws.com``:
+    AWS is retiring path-style URLs (``s3.amazonaws.com/BUCKET``); the global
+    name ``BUCKET.s3.amazonaws.com`` may answer ``307 Temporary Redirect`` for up
+    to a day after a bucket is made outside us-east-1 (AWS knowledge center,
+    "s3-http-307-response"), and an issuer URL must answer directly, at once;
+    the regional name is covered by S3's own ``*.s3.REGION.amazonaws.com``
+    certificate as long as the bucket name has no dots.
+    """
+    return with_path(f"https://{bucket}.s3.{region}.amazonaws.com", path)
+
+
+def https_issuer_url(domain: str, path: str = "") -> str:
+    """The issuer URL for documents served by a host name of its own (CloudFront)."""
+    return with_path(f"https://{domain}", path)
+
+
+def with_path(base_url: str, path: str) -> str:
+    """``base_url`` with the issuer path appended (``""``: unchanged)."""
+    return f"{base_url}/{path}" if path else base_url
+
+
+def document_key(path: str, document_path: str) -> str:
+    """Where a document lives in a store, relative to its root: ``PATH/jwks.json``.
+
+    ``document_path`` is ``DISCOVERY_PATH`` or ``JWKS_PATH``.
+    """
+    return f"{path}{document_path}" if path else document_path.lstrip("/")
 
 
 def check_issuer_url(url: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 
 POLICY_VERSION = "2012-10-17"
@@ -62,21 +63,40 @@ def trust_policy(
     }
 
 
+def trust_policy_for_issuers(
+    providers: Sequence[tuple[Any, str]], namespace: str, name: str, audience: str
+) -> dict[str, Any]:
+    """``trust_policy`` with one statement per (provider ARN, condition prefix).
+
+    While the issuer moves to another host, tokens of the old and the new
+    issuer are both in use; each needs a statement naming its own provider.
+    """
+    statements = [
+        statement
+        for arn, prefix in providers
+        for statement in trust_policy(arn, prefix, namespace, name, audience)["Statement"]
+    ]
+    return {"Version": POLICY_VERSION, "Statement": statements}
+
+
 def compact_json(document: Any) -> str:
     """The rendering IAM stores and measures: no white space between tokens."""
     return json.dumps(document, separators=(",", ":"))
 
 
 def check_trust_policy_size(
-    condition_prefix: str, namespace: str, name: str, audience: str
+    condition_prefix: str, namespace: str, name: str, audience: str,
+    other_prefixes: Sequence[str] = (),
 ) -> int:
     """Return the trust policy's size; raise when it exceeds AWS's default limit.
 
     Sized with the longest possible provider ARN, so the check can run at
-    preview, before the provider (and its ARN) exists.
+    preview, before the provider (and its ARN) exists. ``other_prefixes``:
+    previous issuers the role still trusts (one statement each).
     """
-    document = trust_policy(
-        _LONGEST_PROVIDER_ARN_PREFIX + condition_prefix, condition_prefix, namespace, name, audience
+    document = trust_policy_for_issuers(
+        [(_LONGEST_PROVIDER_ARN_PREFIX + p, p) for p in (condition_prefix, *other_prefixes)],
+        namespace, name, audience,
     )
     size = len(compact_json(document))
     if size > TRUST_POLICY_LIMIT:

@@ -18,10 +18,11 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from irsa import iam_names, oidc, policies, webhook
+from irsa import iam_names, oidc, policies, s3, webhook
 
 NAMESPACE = "irsa"
 DISTRIBUTIONS = ("microk8s",)
+ISSUER_HOSTS = ("github", "s3", "cloudfront")
 KEY_BITS = (2048, 3072, 4096)
 MAX_THUMBPRINTS = 5
 
@@ -65,8 +66,9 @@ class KeySpec:
 
 # Every key of the project, in Pulumi.yaml's order.
 KEYS: dict[str, KeySpec] = {
-    "githubOwner": KeySpec("string"),
-    "githubRepository": KeySpec("string"),
+    # Required when irsa:issuerHost is github (checked in _issuer_settings).
+    "githubOwner": KeySpec("string", ""),
+    "githubRepository": KeySpec("string", ""),
     "githubBranch": KeySpec("string", "main"),
     "createRepository": KeySpec("boolean", False),
     "issuerWaitSeconds": KeySpec("integer", 900),
@@ -91,6 +93,12 @@ KEYS: dict[str, KeySpec] = {
     "webhookImage": KeySpec("string", webhook.DEFAULT_IMAGE),
     "webhookFailurePolicy": KeySpec("string", webhook.DEFAULT_FAILURE_POLICY),
     "webhookStsRegionalEndpoint": KeySpec("boolean", True),
+    "issuerHost": KeySpec("string", "github"),
+    "issuerPath": KeySpec("string", ""),
+    "issuerBucket": KeySpec("string", ""),
+    "createBucket": KeySpec("boolean", True),
+    "issuerDomain": KeySpec("string", ""),
+    "previousIssuerHosts": KeySpec("array", [], items="string"),
 }
 
 SERVICE_ACCOUNT_FIELDS = {
@@ -109,7 +117,12 @@ SERVICE_ACCOUNT_FIELDS = {
 
 @dataclass(frozen=True)
 class IssuerSettings:
-    """Where the discovery document and JWKS are published."""
+    """Where the discovery document and JWKS are published.
+
+    ``host`` is the store that serves the issuer now; ``previous_hosts`` are
+    stores that keep serving the same keys under their old issuer URLs while
+    tokens of those issuers are still in use (the move between hosts).
+    """
 
     github_owner: str
     github_repository: str
@@ -117,10 +130,38 @@ class IssuerSettings:
     create_repository: bool
     # How long to wait for the public URL to serve new keys; 0: do not wait.
     wait_seconds: int = 900
+    host: str = "github"
+    path: str = ""
+    bucket: str = ""
+    create_bucket: bool = True
+    domain: str = ""
+    region: str | None = None
+    previous_hosts: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
-        return oidc.github_issuer_url(self.github_owner, self.github_repository, self.github_branch)
+        """The issuer URL of ``host``; raises when it is only known at deploy time."""
+        found = self.url_of(self.host)
+        if found is None:
+            raise ValueError(f"the {self.host} issuer URL is known only once its resources exist")
+        return found
+
+    def url_of(self, host: str) -> str | None:
+        """The issuer URL the given store serves, or None when AWS names it at deploy time
+        (a derived bucket name, a CloudFront distribution's domain)."""
+        if host == "github":
+            return oidc.github_issuer_url(self.github_owner, self.github_repository,
+                                          self.github_branch, self.path)
+        if host == "s3" and self.bucket and self.region:
+            return oidc.s3_issuer_url(self.bucket, self.region, self.path)
+        if host == "cloudfront" and self.domain:
+            return oidc.https_issuer_url(self.domain, self.path)
+        return None
+
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        """Every store that publishes: the current host first."""
+        return (self.host, *self.previous_hosts)
 
 
 @dataclass(frozen=True)
@@ -252,10 +293,28 @@ class Settings:
         """Namespaces some service account asks to create, each once, in first-mention order."""
         return tuple(dict.fromkeys(a.namespace for a in self.service_accounts if a.create_namespace))
 
+    def thumbprints_for(self, host: str) -> tuple[str, ...]:
+        """The thumbprints of the OIDC provider for ``host``'s issuer.
+
+        ``auto`` pins the GitHub host's top certificate (unchanged behaviour);
+        for S3 and CloudFront it pins nothing: their certificates come from a
+        public CA that IAM checks itself, and AWS rotates them.
+        """
+        if host == "github":
+            return self.thumbprints
+        return tuple(t for t in self.thumbprints if t != "auto")
+
     @property
     def warnings(self) -> tuple[str, ...]:
         """Valid but risky choices, shown in the preview."""
         found = []
+        if self.issuer.previous_hosts:
+            found.append(
+                f"irsa:previousIssuerHosts keeps {', '.join(self.issuer.previous_hosts)} publishing "
+                "and trusted next to "
+                f"{self.issuer.host}: drop it once every pod holds a token of the new issuer "
+                "(tokens live at most irsa:tokenExpirationSeconds; see docs/issuer-hosting.md)"
+            )
         if self.tokens.audience in self.tokens.api_audiences:
             found.append(
                 f"irsa:audience {self.tokens.audience!r} is also an API audience: a token AWS "
@@ -381,10 +440,10 @@ def parse(raw: Mapping[str, Any], secret_keys: Collection[str] = ()) -> Settings
     token = raw.get("github:token")
     if token and "github:token" not in secret_keys:
         problems.add("github:token must be set as a secret: pulumi config set --secret github:token VALUE")
-    settings = _build(values, problems)
+    region = raw.get("aws:region")
+    settings = _build(values, problems, region if isinstance(region, str) else None)
     if problems.messages:
         raise SettingsError(problems.messages)
-    region = raw.get("aws:region")
     return dataclasses.replace(
         settings,
         aws_region=region if isinstance(region, str) else None,
@@ -395,14 +454,19 @@ def parse(raw: Mapping[str, Any], secret_keys: Collection[str] = ()) -> Settings
 # --- validation -----------------------------------------------------------
 
 
-def _build(v: dict[str, Any], p: _Problems) -> Settings:
+def _build(v: dict[str, Any], p: _Problems, region: str | None = None) -> Settings:
     """Validate decoded values; return Settings (meaningful only without problems)."""
     owner, repo, branch = v["githubOwner"], v["githubRepository"], v["githubBranch"]
-    if owner is not None:
+    host_kind, previous = v["issuerHost"], v["previousIssuerHosts"]
+    uses_github = host_kind == "github" or (previous is not None and "github" in previous)
+    for key, value in (("githubOwner", owner), ("githubRepository", repo)):
+        if value == "" and uses_github:
+            p.add(f"irsa:{key} is required: pulumi config set irsa:{key} VALUE")
+    if owner:
         p.check(bool(_GITHUB_OWNER.match(owner)),
                 f"irsa:githubOwner must be a GitHub user or organisation name "
                 f"(letters, digits, single hyphens, at most 39), got {owner!r}")
-    if repo is not None:
+    if repo:
         p.check(bool(_GITHUB_REPOSITORY.match(repo)) and repo not in (".", ".."),
                 f"irsa:githubRepository must be a repository name (letters, digits, '.', '-', '_'), "
                 f"got {repo!r}")
@@ -413,13 +477,7 @@ def _build(v: dict[str, Any], p: _Problems) -> Settings:
     wait = v["issuerWaitSeconds"]
     if wait is not None:
         p.check(0 <= wait <= 3600, f"irsa:issuerWaitSeconds must be between 0 and 3600, got {wait}")
-    issuer = IssuerSettings(owner or "", repo or "", branch or "", bool(v["createRepository"]),
-                            wait if wait is not None else 0)
-    if owner and repo and branch and not p.messages:
-        try:
-            oidc.check_issuer_url(issuer.url)
-        except oidc.IssuerUrlError as err:
-            p.add(f"irsa:githubBranch gives an unusable issuer URL: {err}")
+    issuer = _issuer_settings(v, owner or "", repo or "", branch or "", region, p)
 
     names = v["signingKeys"]
     if names is not None:
@@ -505,6 +563,100 @@ def _webhook_settings(v: dict[str, Any], p: _Problems) -> WebhookSettings:
     )
 
 
+def _issuer_settings(v: dict[str, Any], owner: str, repo: str, branch: str, region: str | None,
+                     p: _Problems) -> IssuerSettings:
+    """irsa:issuerHost and what each store needs (see docs/issuer-hosting.md)."""
+    host = v["issuerHost"]
+    if host is not None:
+        p.check(host in ISSUER_HOSTS,
+                f"irsa:issuerHost must be one of {', '.join(ISSUER_HOSTS)}, got {host!r}")
+    path = v["issuerPath"]
+    if path is not None:
+        try:
+            s3.check_issuer_path(path)
+        except ValueError as err:
+            p.add(f"irsa:issuerPath {err}")
+    bucket = v["issuerBucket"]
+    if bucket:
+        try:
+            s3.check_bucket_name(bucket)
+        except s3.BucketNameError as err:
+            p.add(f"irsa:issuerBucket: {err}")
+    previous = v["previousIssuerHosts"] or []
+    for entry in previous:
+        p.check(entry in ISSUER_HOSTS and entry != host,
+                f"irsa:previousIssuerHosts entry {entry!r} must be one of "
+                f"{', '.join(h for h in ISSUER_HOSTS if h != host)} (a host other than "
+                f"irsa:issuerHost)")
+    for entry in _duplicates(previous):
+        p.add(f"irsa:previousIssuerHosts names {entry!r} more than once")
+    hosts = {host, *previous}
+    uses_bucket = bool(hosts & {"s3", "cloudfront"})
+    domain = v["issuerDomain"]
+    if domain:
+        p.check("cloudfront" in hosts,
+                "irsa:issuerDomain is for irsa:issuerHost cloudfront (a custom domain on the "
+                "distribution); unset it for other hosts")
+        p.check(len(domain) <= 253 and domain.count(".") >= 1 and bool(_DNS_SUBDOMAIN.match(domain)),
+                f"irsa:issuerDomain must be a lowercase DNS name such as oidc.example.com, "
+                f"got {domain!r}")
+    if bucket and {"s3", "cloudfront"} <= hosts:
+        p.add("irsa:issuerBucket names one bucket, but irsa:issuerHost and "
+              "irsa:previousIssuerHosts use both s3 and cloudfront, which need a bucket each (their "
+              "discovery documents differ): leave irsa:issuerBucket unset during the move "
+              "(derived names differ per host), or move through github")
+    if bucket and not uses_bucket:
+        p.add("irsa:issuerBucket is for irsa:issuerHost s3 or cloudfront; unset it for github")
+    create_bucket = v["createBucket"]
+    if create_bucket is False:
+        p.check(bool(bucket) and uses_bucket,
+                "irsa:createBucket false publishes into an existing bucket: set irsa:issuerBucket "
+                "to its name (and irsa:issuerHost to s3 or cloudfront)")
+        p.check(bool(path),
+                "irsa:createBucket false means the bucket belongs to another stack: set "
+                "irsa:issuerPath so this cluster's documents do not overwrite that stack's")
+    if "s3" in hosts:
+        if not region:
+            p.add("irsa:issuerHost s3 needs aws:region set in the stack (pulumi config set "
+                  "aws:region REGION): the region is part of the issuer URL, which must not "
+                  "change with the environment")
+        else:
+            try:
+                s3.check_region(region)
+            except ValueError as err:
+                p.add(f"aws:region: {err}")
+    issuer = IssuerSettings(
+        github_owner=owner,
+        github_repository=repo,
+        github_branch=branch,
+        create_repository=bool(v["createRepository"]),
+        host=host or "github",
+        path=path or "",
+        bucket=bucket or "",
+        create_bucket=create_bucket is not False,
+        domain=domain or "",
+        region=region,
+        previous_hosts=tuple(previous),
+        wait_seconds=v["issuerWaitSeconds"] if v["issuerWaitSeconds"] is not None else 0,
+    )
+    if not p.messages:
+        for kind in issuer.hosts:
+            if kind == "github" and not (owner and repo and branch):
+                continue
+            url = issuer.url_of(kind)
+            try:
+                if url is not None:
+                    oidc.check_issuer_url(url)
+                    # IAM's OpenIDConnectProviderUrlType: at most 255 (botocore's IAM model).
+                    p.check(kind == "github" or len(url) <= 255,
+                            f"the {kind} issuer URL {url} is longer than the 255 characters "
+                            "IAM accepts for an OIDC provider: shorten irsa:issuerPath")
+            except oidc.IssuerUrlError as err:
+                key = "irsa:githubBranch" if kind == "github" else "irsa:issuerPath"
+                p.add(f"{key} gives an unusable issuer URL: {err}")
+    return issuer
+
+
 def _host_settings(v: dict[str, Any], p: _Problems) -> HostSettings:
     distribution = v["distribution"]
     if distribution is not None:
@@ -576,11 +728,16 @@ def _service_accounts(
             continue
         account = _service_account(where, entry, p)
         if account is not None:
-            if issuer.github_owner and issuer.github_repository and issuer.github_branch:
+            urls = [issuer.url_of(h) for h in issuer.hosts]
+            if issuer.github_owner and issuer.github_repository and issuer.github_branch \
+                    or "github" not in issuer.hosts:
+                known = [u for u in urls if u is not None]
                 try:
-                    policies.check_trust_policy_size(
-                        oidc.condition_key_prefix(issuer.url), account.namespace, account.name,
-                        tokens.audience)
+                    if known:
+                        prefixes = [oidc.condition_key_prefix(u) for u in known]
+                        policies.check_trust_policy_size(
+                            prefixes[0], account.namespace, account.name, tokens.audience,
+                            prefixes[1:])
                 except (policies.PolicyTooLargeError, oidc.IssuerUrlError) as err:
                     p.add(f"{where}: {err}")
             accounts.append(account)

@@ -108,6 +108,25 @@ class IrsaMocks(pulumi.runtime.Mocks):
         elif args.typ in TLS_CERTIFICATES:
             # Real X.509 objects made from the inputs, as the tls provider would (support/tls_state.py).
             state |= TLS_CERTIFICATES[args.typ](dict(args.inputs))
+        elif args.typ == "aws:s3/bucket:Bucket":
+            bucket = args.inputs.get("bucket") or f"{args.name}-0123abc"
+            region = runtime_config.get_config("aws:region") or "us-east-1"
+            state |= {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}",
+                      "bucketRegionalDomainName": f"{bucket}.s3.{region}.amazonaws.com"}
+            resource_id = bucket
+        elif args.typ == "aws:cloudfront/originAccessControl:OriginAccessControl":
+            resource_id = "E2OACMOCK0001"
+        elif args.typ == "aws:cloudfront/distribution:Distribution":
+            resource_id = "E1MOCKDIST0001"
+            state |= {"arn": f"arn:aws:cloudfront::{ACCOUNT_ID}:distribution/{resource_id}",
+                      "domainName": "d111111abcdef8.cloudfront.net"}
+        elif args.typ == "aws:acm/certificate:Certificate":
+            domain = args.inputs["domainName"]
+            state |= {"arn": f"arn:aws:acm:us-east-1:{ACCOUNT_ID}:certificate/mock",
+                      "domainValidationOptions": [{
+                          "domainName": domain, "resourceRecordName": f"_abc.{domain}.",
+                          "resourceRecordType": "CNAME",
+                          "resourceRecordValue": "_xyz.acm-validations.aws."}]}
         return resource_id, state
 
     def call(self, args: pulumi.runtime.MockCallArgs):
@@ -119,6 +138,9 @@ class IrsaMocks(pulumi.runtime.Mocks):
                 ],
                 "id": args.args.get("url", ""),
             }
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/ci",
+                    "userId": "AIDAMOCK", "id": ACCOUNT_ID}
         if args.token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
         return {}

@@ -160,14 +160,16 @@ def test_example_stack_passes_cli_checks(stack):
 
 
 def test_stack_checker_catches_type_mismatch_and_missing_key():
-    stack = {"config": {"irsa:githubOwner": "o", "irsa:keyBits": "big", "irsa:host": "h",
+    # githubOwner/githubRepository default to "" (not needed for issuerHost s3/cloudfront;
+    # the settings require them for github), so host is the key the CLI requires.
+    stack = {"config": {"irsa:githubOwner": "o", "irsa:keyBits": "big",
                         "irsa:sshPrivateKey": {"secure": "v1:abc"}}}
     assert stack_violations(PROJECT, stack) == [
-        "irsa:githubRepository: required, not set",
         "irsa:keyBits: value 'big' is not a integer",
+        "irsa:host: required, not set",
     ]
     # As with the CLI, `pulumi config set irsa:keyBits 3072` (a string) is an integer.
-    stack["config"].update({"irsa:githubRepository": "r", "irsa:keyBits": "3072",
+    stack["config"].update({"irsa:host": "h", "irsa:keyBits": "3072",
                             "irsa:createRepository": "true"})
     assert stack_violations(PROJECT, stack) == []
 

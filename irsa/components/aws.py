@@ -20,7 +20,7 @@ AUTO_THUMBPRINT = "auto"
 class OidcProviderArgs:
     """The issuer AWS should trust, and for which client ids (token audiences)."""
 
-    issuer_url: str
+    issuer_url: pulumi.Input[str]
     client_ids: Sequence[str]
     thumbprints: Sequence[str] = (AUTO_THUMBPRINT,)
     depends_on: Sequence[pulumi.Resource] = ()
@@ -49,17 +49,17 @@ class OidcProvider(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
         )
         self.arn = provider.arn
-        self.url = pulumi.Output.from_input(oidc.condition_key_prefix(args.issuer_url))
+        self.url = pulumi.Output.from_input(args.issuer_url).apply(oidc.condition_key_prefix)
         self.register_outputs({"arn": self.arn, "url": self.url})
 
     def _thumbprints(self, args: OidcProviderArgs) -> pulumi.Output[list[str]] | None:
         if not args.thumbprints:
             return None
-        host = urlsplit(args.issuer_url).hostname
         top_most: pulumi.Output[str] | None = None
         if AUTO_THUMBPRINT in args.thumbprints:
+            host = pulumi.Output.from_input(args.issuer_url).apply(lambda url: urlsplit(url).hostname)
             certificate = tls.get_certificate_output(
-                url=f"https://{host}", opts=pulumi.InvokeOptions(parent=self)
+                url=pulumi.Output.concat("https://", host), opts=pulumi.InvokeOptions(parent=self)
             )
             # certificates[0] is the top of the chain the host presents.
             top_most = certificate.certificates.apply(lambda chain: chain[0].sha1_fingerprint.lower())
@@ -86,6 +86,9 @@ class ServiceAccountRoleArgs:
     # The component's name in earlier versions, if different: an alias keeps
     # the stack's existing role and attachments instead of replacing them.
     former_name: str | None = None
+    # (provider ARN, issuer URL) of previous issuers the role still trusts while
+    # the issuer moves between hosts (irsa:previousIssuerHosts).
+    previous_issuers: Sequence[tuple[pulumi.Input[str], pulumi.Input[str]]] = ()
 
 
 class ServiceAccountRole(pulumi.ComponentResource):
@@ -105,18 +108,28 @@ class ServiceAccountRole(pulumi.ComponentResource):
         account = f"{args.namespace}/{args.name}"
         former = args.former_name or name
 
-        def trust(issuer_url: str, audience: str) -> pulumi.Output[str]:
+        previous_arns = [arn for arn, _ in args.previous_issuers]
+
+        def trust(issuer_url: str, audience: str, *previous_urls: str) -> pulumi.Output[str]:
             prefix = oidc.condition_key_prefix(issuer_url)
+            previous = [oidc.condition_key_prefix(u) for u in previous_urls]
             # Fails the preview, naming the service account, before IAM would.
-            policies.check_trust_policy_size(prefix, args.namespace, args.name, audience)
-            document = policies.trust_policy(args.provider_arn, prefix, args.namespace, args.name, audience)
+            policies.check_trust_policy_size(prefix, args.namespace, args.name, audience, previous)
+            if not previous:
+                document = policies.trust_policy(args.provider_arn, prefix, args.namespace, args.name, audience)
+            else:
+                document = policies.trust_policy_for_issuers(
+                    [(args.provider_arn, prefix), *zip(previous_arns, previous)],
+                    args.namespace, args.name, audience)
             return pulumi.Output.json_dumps(document)
 
+        previous_urls = [url for _, url in args.previous_issuers]
         role = aws.iam.Role(
             f"{name}-role",
             name=args.role_name or iam_names.default_role_name(args.namespace, args.name),
             description=iam_names.role_description(args.namespace, args.name),
-            assume_role_policy=pulumi.Output.all(args.issuer_url, args.audience).apply(lambda v: trust(*v)),
+            assume_role_policy=pulumi.Output.all(args.issuer_url, args.audience, *previous_urls).apply(
+                lambda v: trust(*v)),
             tags={**iam_names.role_tags(args.namespace, args.name), **args.tags},
             opts=child,
         )

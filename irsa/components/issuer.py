@@ -1,19 +1,40 @@
-"""The OIDC issuer: signing keys, and the two documents STS reads, published on GitHub."""
+"""The OIDC issuer: signing keys, and the two documents STS reads, published by a store.
+
+The documents are built once (``irsa.oidc``); an ``IssuerStore`` publishes
+them: GitHub files (here, the default) or S3 objects (``s3_store``).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
 
 import pulumi
 import pulumi_github as github
 import pulumi_tls as tls
 
 from irsa import oidc
+from irsa.components.s3_store import STORES, BucketStoreArgs, Document
 
 DISCOVERY_FILE = oidc.DISCOVERY_PATH.lstrip("/")
 JWKS_FILE = oidc.JWKS_PATH.lstrip("/")
 # The branch GitHub's auto_init commits to with default account settings.
 NEW_REPOSITORY_BRANCH = "main"
+
+
+class IssuerStore(Protocol):
+    """Where the issuer's two documents are published.
+
+    ``base_url`` is the store's root URL (the issuer URL without
+    ``irsa:issuerPath``); ``publish`` writes each document at its key below
+    that root and returns the resources a reader must wait for.
+    """
+
+    kind: str
+    base_url: pulumi.Output[str]
+
+    def publish(self, documents: Sequence[Document]) -> list[pulumi.Resource]: ...
 
 
 @dataclass(frozen=True)
@@ -26,37 +47,31 @@ class OidcIssuerArgs:
     create_repository: bool
     key_names: tuple[str, ...]
     key_bits: int
+    # github (default) | s3 | cloudfront; previous_hosts keep publishing the same
+    # keys under their own issuer URLs while the issuer moves (docs/issuer-hosting.md).
+    host: str = "github"
+    path: str = ""
+    previous_hosts: tuple[str, ...] = ()
+    bucket: BucketStoreArgs = field(default_factory=BucketStoreArgs)
 
 
-class OidcIssuer(pulumi.ComponentResource):
-    """RSA signing keys and the discovery document and JWKS that publish them.
+class GitHubStore:
+    """Files on a branch of a public GitHub repository, served by raw.githubusercontent.com."""
 
-    The first key name signs; every key is published, so tokens signed by a
-    key that is being rotated out stay verifiable until its name is dropped.
-    Private key material only leaves through ``signing_private_key_pem``, a secret.
-    """
+    kind = "github"
 
-    issuer_url: pulumi.Output[str]
-    jwks_uri: pulumi.Output[str]
-    discovery_url: pulumi.Output[str]
-    condition_key_prefix: pulumi.Output[str]
-    key_ids: pulumi.Output[list[str]]
-    public_keys_pem: pulumi.Output[list[str]]
-    signing_private_key_pem: pulumi.Output[str]
-    published: list[pulumi.Resource]
+    def __init__(self, name: str, args: OidcIssuerArgs, parent: pulumi.Resource):
+        self._name = name
+        self._args = args
+        self._parent = parent
+        self.base_url = pulumi.Output.from_input(
+            oidc.github_issuer_url(args.github_owner, args.github_repository, args.github_branch))
+        self._url = oidc.github_issuer_url(
+            args.github_owner, args.github_repository, args.github_branch, args.path)
 
-    def __init__(self, name: str, args: OidcIssuerArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("irsa:issuer:OidcIssuer", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        url = oidc.github_issuer_url(args.github_owner, args.github_repository, args.github_branch)
-
-        keys = [
-            tls.PrivateKey(f"{name}-key-{key_name}", algorithm="RSA", rsa_bits=args.key_bits, opts=child)
-            for key_name in args.key_names
-        ]
-        public_pems = pulumi.Output.all(*(k.public_key_pem for k in keys))
-        jwks_json = public_pems.apply(lambda pems: oidc.to_json(oidc.jwks_from_pems(pems)))
-
+    def publish(self, documents: Sequence[Document]) -> list[pulumi.Resource]:
+        name, args, url = self._name, self._args, self._url
+        child = pulumi.ResourceOptions(parent=self._parent)
         repository_name: pulumi.Input[str] = args.github_repository
         file_opts = child
         if args.create_repository:
@@ -77,9 +92,9 @@ class OidcIssuer(pulumi.ComponentResource):
                     repository=repository.name,
                     branch=args.github_branch,
                     source_branch=NEW_REPOSITORY_BRANCH,
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=[repository]),
+                    opts=pulumi.ResourceOptions(parent=self._parent, depends_on=[repository]),
                 ))
-            file_opts = pulumi.ResourceOptions(parent=self, depends_on=branch_made)
+            file_opts = pulumi.ResourceOptions(parent=self._parent, depends_on=branch_made)
 
         def publish(suffix: str, path: str, content: pulumi.Input[str], what: str) -> github.RepositoryFile:
             return github.RepositoryFile(
@@ -94,16 +109,73 @@ class OidcIssuer(pulumi.ComponentResource):
                 opts=file_opts,
             )
 
-        self.published = [
-            publish("discovery", DISCOVERY_FILE, oidc.to_json(oidc.discovery_document(url)),
-                    "the OIDC discovery document"),
-            publish("jwks", JWKS_FILE, jwks_json, "the service-account verification keys"),
-        ]
+        return [publish(d.suffix, d.key, d.content, d.what) for d in documents]
 
-        self.issuer_url = pulumi.Output.from_input(url)
-        self.jwks_uri = pulumi.Output.from_input(oidc.jwks_uri(url))
-        self.discovery_url = pulumi.Output.from_input(oidc.discovery_url(url))
-        self.condition_key_prefix = pulumi.Output.from_input(oidc.condition_key_prefix(url))
+
+def store_for(kind: str, name: str, args: OidcIssuerArgs, parent: pulumi.Resource) -> IssuerStore:
+    """The store of one host kind, its resources children of ``parent``."""
+    if kind == "github":
+        return GitHubStore(name, args, parent)
+    return STORES[kind](name, args.bucket, args.path, parent)
+
+
+class OidcIssuer(pulumi.ComponentResource):
+    """RSA signing keys and the discovery document and JWKS that publish them.
+
+    The first key name signs; every key is published, so tokens signed by a
+    key that is being rotated out stay verifiable until its name is dropped.
+    Private key material only leaves through ``signing_private_key_pem``, a secret.
+    """
+
+    issuer_url: pulumi.Output[str]
+    # The issuer URLs of previous_hosts, in that order (they still publish).
+    previous_issuer_urls: pulumi.Output[list[str]]
+    jwks_uri: pulumi.Output[str]
+    discovery_url: pulumi.Output[str]
+    condition_key_prefix: pulumi.Output[str]
+    key_ids: pulumi.Output[list[str]]
+    public_keys_pem: pulumi.Output[list[str]]
+    signing_private_key_pem: pulumi.Output[str]
+    published: list[pulumi.Resource]
+    # DNS records to create by hand (a CloudFront custom domain), else [].
+    dns_records: pulumi.Output[list[dict[str, str]]]
+
+    def __init__(self, name: str, args: OidcIssuerArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("irsa:issuer:OidcIssuer", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        keys = [
+            tls.PrivateKey(f"{name}-key-{key_name}", algorithm="RSA", rsa_bits=args.key_bits, opts=child)
+            for key_name in args.key_names
+        ]
+        public_pems = pulumi.Output.all(*(k.public_key_pem for k in keys))
+        jwks_json = public_pems.apply(lambda pems: oidc.to_json(oidc.jwks_from_pems(pems)))
+
+        # The same two documents for every store: only the issuer URL inside differs.
+        urls: list[pulumi.Output[str]] = []
+        self.published = []
+        self.stores: dict[str, IssuerStore] = {}
+        for kind in (args.host, *args.previous_hosts):
+            store = store_for(kind, name, args, self)
+            url = store.base_url.apply(lambda base: oidc.check_issuer_url(oidc.with_path(base, args.path)))
+            self.stores[kind] = store
+            urls.append(url)
+            self.published += store.publish([
+                Document("discovery", oidc.document_key(args.path, oidc.DISCOVERY_PATH),
+                          url.apply(lambda u: oidc.to_json(oidc.discovery_document(u))),
+                          "the OIDC discovery document"),
+                Document("jwks", oidc.document_key(args.path, oidc.JWKS_PATH), jwks_json,
+                          "the service-account verification keys"),
+            ])
+
+        url = urls[0]
+        records = [st.dns_records for st in self.stores.values() if getattr(st, "dns_records", None)]
+        self.dns_records = records[0] if records else pulumi.Output.from_input([])
+        self.issuer_url = url
+        self.previous_issuer_urls = pulumi.Output.all(*urls[1:]) if urls[1:] else pulumi.Output.from_input([])
+        self.jwks_uri = url.apply(oidc.jwks_uri)
+        self.discovery_url = url.apply(oidc.discovery_url)
+        self.condition_key_prefix = url.apply(oidc.condition_key_prefix)
         self.public_keys_pem = public_pems
         self.key_ids = public_pems.apply(
             lambda pems: [oidc.key_id(oidc.load_public_key(p.encode())) for p in pems]
@@ -113,6 +185,7 @@ class OidcIssuer(pulumi.ComponentResource):
         self.register_outputs(
             {
                 "issuerUrl": self.issuer_url,
+                "previousIssuerUrls": self.previous_issuer_urls,
                 "jwksUri": self.jwks_uri,
                 "discoveryUrl": self.discovery_url,
                 "conditionKeyPrefix": self.condition_key_prefix,

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from irsa.verify.aws import Aws
-from irsa.verify.broken import Broken
+from irsa.verify.broken import Broken, Concern
+from irsa.verify.fetch import Response
 from irsa.verify.pod import PodView
 from irsa.verify.token import Token
 
@@ -39,8 +40,10 @@ class Inputs:
     s3_bucket_prefix: str | None = None
     # --pod: the pod and its ServiceAccount, read before the checks run
     pod: PodView | None = None
-    # timeout / attempts / backoff of the HTTPS fetches (tests shorten the backoff)
+    # timeout / attempts / backoff / clock of the HTTPS fetches (tests shorten the backoff)
     fetch_options: dict[str, Any] = field(default_factory=dict)
+    # github | s3 | cloudfront; None: told by the issuer URL's host
+    issuer_host: str | None = None
 
     @property
     def service_account(self) -> str:
@@ -62,6 +65,8 @@ class Chain:
     discovery: dict[str, Any] | None = None
     jwks: dict[str, Any] | None = None
     keys: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The answers the issuer host gave, by document ("discovery document", "JWKS").
+    fetched: dict[str, Response] = field(default_factory=dict)
     provider_arn: str | None = None
     credentials: dict[str, Any] | None = field(default=None, repr=False)
     assumed_arn: str | None = None
@@ -106,7 +111,7 @@ class Result:
         return self.status == FAIL
 
 
-OK, FAIL, SKIP = "ok", "FAIL", "skip"
+OK, FAIL, SKIP, WARN = "ok", "FAIL", "skip", "warn"
 SKIPPED = "skipped: needs "  # how a skip for a failed prerequisite begins
 
 
@@ -131,6 +136,11 @@ def run(chain: Chain, checks: Sequence[Check]) -> list[Result]:
         except Broken as broken:
             results.append(_redacted(chain, Result(check.name, FAIL, broken.message, broken.cause,
                                                    broken.fix, broken.sts)))
+            continue
+        except Concern as concern:  # holds, so what needs it still runs
+            passed.add(check.name)
+            results.append(_redacted(chain, Result(check.name, WARN, concern.message, concern.cause,
+                                                   concern.fix)))
             continue
         except Exception as err:  # a diagnostic tool reports the rest of the chain anyway
             results.append(_redacted(chain, Result(

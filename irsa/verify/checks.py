@@ -12,17 +12,25 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
-from irsa import oidc, policies
+import re
+from urllib.parse import urlsplit
+
+from irsa import oidc, policies, s3
 from irsa.verify import fetch, trust
 from irsa.verify import pod as pods
 from irsa.verify import token as tokens
 from irsa.verify.aws import SESSION_NAME, calling, error_code, error_message
-from irsa.verify.broken import Broken
+from irsa.verify.broken import Broken, Concern
 from irsa.verify.chain import ALL_BEFORE, Chain, Check, Inputs
 
 # How far apart this machine's clock and the API server's may be.
 CLOCK_SKEW_SECONDS = 60
 ASSUME_SECONDS = 900  # the shortest session STS grants
+# Issuer host warnings. STS gives an identity provider about 5 s; half of it is a
+# margin worth keeping. raw.githubusercontent.com caches for 300 s, the longest
+# delay between publishing a key and STS seeing it that this project plans for.
+SLOW_SECONDS = 2.5
+LONGEST_CACHE_SECONDS = 300
 
 KEY_NOT_FOUND = "Couldn't retrieve verification key from your identity provider"
 NOT_AUTHORIZED = "Not authorized to perform sts:AssumeRoleWithWebIdentity"
@@ -380,6 +388,73 @@ def _bucket_names(prefix: str) -> tuple[str, str]:
     return allowed, denied
 
 
+def check_issuer_host(chain: Chain) -> str:
+    """How the host serves the documents: Content-Type, caching, response time; for S3, that
+    only the documents are public. Findings are warnings: STS accepts all of it."""
+    facts: list[str] = []
+    concerns: list[str] = []
+    for what, response in chain.fetched.items():
+        content_type = response.headers.get("content-type", "").split(";")[0].strip()
+        if content_type != s3.CONTENT_TYPE:
+            concerns.append(f"the {what} is served as {content_type or 'no Content-Type'}, "
+                            f"not {s3.CONTENT_TYPE}")
+        cache = response.headers.get("cache-control", "")
+        max_age = _max_age(cache)
+        if max_age is not None and max_age > LONGEST_CACHE_SECONDS:
+            concerns.append(f"the {what} may be cached for {_duration(max_age)} "
+                            f"(Cache-Control: {cache}): a new key reaches STS that late")
+        age = response.headers.get("age")
+        if response.seconds > SLOW_SECONDS:
+            concerns.append(f"the {what} took {response.seconds:.1f} s; STS gives up after about 5 s")
+        facts.append(f"{what}: {content_type or '-'}, Cache-Control {cache or '-'}"
+                     + (f", Age {age} s" if age else "") + f", {response.seconds:.2f} s")
+    kind = chain.inputs.issuer_host or s3.host_kind(chain.inputs.issuer_url)
+    if kind == "s3":
+        concerns += _s3_exposure(chain)
+        facts.append("S3: only the documents are public")
+    summary = "; ".join(facts)
+    if concerns:
+        raise Concern("; ".join(concerns),
+                      f"the host works for STS, but: {summary}",
+                      "serve both documents as application/json with a short Cache-Control "
+                      "(the s3 and cloudfront hosts do, see docs/issuer-hosting.md); for S3, grant "
+                      "anonymous s3:GetObject on exactly the two documents and nothing else")
+    return summary
+
+
+def _max_age(cache_control: str) -> int | None:
+    """The lifetime a shared cache may keep the answer (s-maxage before max-age), in seconds."""
+    found = dict(re.findall(r"(s-maxage|max-age)\s*=\s*(\d+)", cache_control.lower()))
+    value = found.get("s-maxage", found.get("max-age"))
+    return int(value) if value is not None else None
+
+
+def _s3_exposure(chain: Chain) -> list[str]:
+    """Anonymous requests that a bucket serving only the two documents refuses with 403.
+
+    S3 answers 404 for a missing key only to a caller who may list the bucket,
+    so a 404 is as telling as a listing. Objects under names nobody knows
+    cannot be probed; the bucket policy is the place to check those.
+    """
+    parts = urlsplit(chain.inputs.issuer_url)
+    root = f"{parts.scheme}://{parts.netloc}"
+    prefix = parts.path.strip("/")
+    probe_key = "/".join(p for p in (prefix, f"irsa-verify-probe-{secrets.token_hex(4)}") if p)
+    probes = {
+        "anyone can list the bucket": f"{root}/?list-type=2",
+        "anyone may list the bucket (a missing key answers 404, not 403)": f"{root}/{probe_key}",
+        "anyone can read the bucket policy": f"{root}/?policy",
+        "anyone can read the bucket ACL": f"{root}/?acl",
+    }
+    options = {"ca_bundle": chain.inputs.ca_bundle, **chain.inputs.fetch_options}
+    found = []
+    for concern, url in probes.items():
+        status = fetch.status_of(url, **options)
+        if status is not None and status != 403:
+            found.append(f"{concern} (GET {url.removeprefix(root) or '/'} answered {status})")
+    return found
+
+
 def _without_s3(inputs: Inputs) -> str | None:
     return None if inputs.s3_bucket_prefix else "not asked (give --s3-bucket-prefix)"
 
@@ -400,6 +475,8 @@ CHECKS: tuple[Check, ...] = (
     Check("issuer", "its issuer equals the issuer URL exactly", check_issuer, ("discovery",)),
     Check("jwks-uri", "jwks_uri is https and reachable", check_jwks_uri, ("discovery",)),
     Check("jwks-keys", "the JWKS holds RSA keys with kids", check_jwks_keys, ("jwks-uri",)),
+    Check("issuer-host", "JSON, short caching, quick answers; S3: only the documents public "
+          "(warns)", check_issuer_host, ("discovery", "jwks-uri")),
     Check("token-header", "the token is RS256 and its kid is published", check_token_header,
           ("token", "jwks-keys")),
     Check("signature", "the signature verifies with that key", check_signature, ("token-header",)),
@@ -431,7 +508,10 @@ def _token(chain: Chain) -> tokens.Token:
 
 def _fetch_json(chain: Chain, url: str, what: str) -> dict[str, Any]:
     try:
-        return fetch.get_json_object(url, ca_bundle=chain.inputs.ca_bundle, **chain.inputs.fetch_options)
+        document, response = fetch.get_json_response(url, ca_bundle=chain.inputs.ca_bundle,
+                                                     **chain.inputs.fetch_options)
+        chain.fetched[what] = response
+        return document
     except fetch.FetchError as err:
         cause, fix = _fetch_failure(err, what)
         raise Broken(str(err), cause, fix, KEY_NOT_FOUND) from None

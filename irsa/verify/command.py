@@ -13,7 +13,7 @@ from typing import Any, TextIO
 from irsa.verify import pod as pods
 from irsa.verify import token as tokens
 from irsa.verify.chain import (
-    DEFAULT_AUDIENCE, FAIL, OK, SKIP, SKIPPED, Chain, Inputs, Result, exit_status, run,
+    DEFAULT_AUDIENCE, FAIL, OK, SKIP, SKIPPED, WARN, Chain, Inputs, Result, exit_status, run,
 )
 from irsa.verify.checks import CHECKS
 
@@ -24,7 +24,8 @@ HIDDEN_SECRET = "[secret]"
 DESCRIPTION = """\
 Check every link of the IRSA trust chain the way AWS STS does, in STS's order,
 and say which one is broken, why, and how to fix it. One line per check: ok,
-FAIL (with cause and fix) or skip (a check it needs did not pass).
+FAIL (with cause and fix), warn (works, but see cause and fix) or skip (a check
+it needs did not pass).
 Exit status: 0 when every check passes, 1 when one fails, 2 for bad usage.
 Tokens and credentials are never printed.
 
@@ -86,6 +87,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     aws.add_argument("--ca-bundle", metavar="FILE",
                      help="CA certificates (PEM) to trust for the issuer's HTTPS, instead of the "
                           "system's (for a test CA)")
+    aws.add_argument("--issuer-host", choices=("github", "s3", "cloudfront"),
+                     help="who serves the issuer documents (default: told by the issuer URL's host); "
+                          "s3 adds the checks that nothing but the documents is public")
     aws.add_argument("--s3-bucket-prefix", metavar="PREFIX",
                      help="also check that the role can create (and then deletes) a bucket named "
                           "PREFIX-… and gets AccessDenied for a bucket without the prefix")
@@ -146,7 +150,7 @@ def inputs_from(args: argparse.Namespace, environ: Mapping[str, str], stdin: Tex
         issuer_url=issuer_url, namespace=namespace, name=name, role_arn=role_arn or "",
         get_token=get_token, token_source=source, audience=audience,
         endpoint_url=args.endpoint_url, region=args.region, ca_bundle=args.ca_bundle,
-        s3_bucket_prefix=args.s3_bucket_prefix, pod=pod,
+        s3_bucket_prefix=args.s3_bucket_prefix, pod=pod, issuer_host=args.issuer_host,
     )
 
 
@@ -208,16 +212,18 @@ def render_text(inputs: Inputs, results: Sequence[Result]) -> str:
     width = max(len(r.name) for r in results)
     for result in results:
         lines.append(f"{result.status:<4} {result.name:<{width}}  {result.message}")
-        if result.failed:
+        if result.failed or result.status == WARN:
             indent = " " * (width + 7)
             lines.append(f"{indent}cause: {result.cause}")
             lines.append(f"{indent}fix:   {result.fix}")
             if result.sts:
                 lines.append(f"{indent}STS answers: {result.sts}")
     failed = [r.name for r in results if r.failed]
-    passed = sum(r.status == OK for r in results)
+    passed = sum(r.status in (OK, WARN) for r in results)
     not_asked = sum(r.status == SKIP and not r.message.startswith(SKIPPED) for r in results)
-    tail = f" ({not_asked} not asked)" if not_asked else ""
+    warned = sum(r.status == WARN for r in results)
+    notes = [f"{not_asked} not asked"] * bool(not_asked) + [f"{warned} with warnings"] * bool(warned)
+    tail = f" ({', '.join(notes)})" if notes else ""
     lines.append(f"FAILED: {', '.join(failed)}; {passed} passed, "
                  f"{len(results) - passed - len(failed) - not_asked} skipped{tail}" if failed
                  else f"all {passed} checks passed{tail}")
@@ -233,6 +239,7 @@ def render_json(inputs: Inputs, results: Sequence[Result]) -> str:
         "issuerUrl": inputs.issuer_url,
         "audience": inputs.audience,
         "failed": [r.name for r in results if r.status == FAIL],
+        "warnings": [r.name for r in results if r.status == WARN],
         "checks": [{"name": r.name, "status": r.status, "message": r.message, "cause": r.cause,
                     "fix": r.fix, "sts": r.sts} for r in results],
     }

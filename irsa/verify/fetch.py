@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 TIMEOUT_SECONDS = 5.0
@@ -36,7 +37,21 @@ class FetchError(Exception):
         self.status = status
 
 
-def get(
+@dataclass(frozen=True)
+class Response:
+    """A successful GET: the body, the headers (names in lower case), and how long it took."""
+
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def get(url: str, **options) -> bytes:
+    """The body of ``url`` (https only), verified against ``ca_bundle`` or the system CAs."""
+    return get_response(url, **options).body
+
+
+def get_response(
     url: str,
     *,
     ca_bundle: str | None = None,
@@ -44,16 +59,20 @@ def get(
     attempts: int = ATTEMPTS,
     backoff: float = BACKOFF_SECONDS,
     sleep: Callable[[float], None] = time.sleep,
-) -> bytes:
-    """The body of ``url`` (https only), verified against ``ca_bundle`` or the system CAs."""
+    clock: Callable[[], float] = time.monotonic,
+) -> Response:
+    """``get``, keeping the headers and the time the successful attempt took."""
     if urlsplit(url).scheme != "https":
         raise FetchError(f"{url} is not an https URL", "tls")
     context = ssl.create_default_context(cafile=ca_bundle)
     request = urllib.request.Request(url, headers={"User-Agent": "irsa-verify"})
     for attempt in range(1, attempts + 1):
         try:
+            started = clock()
             with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
                 body = response.read(MAX_BYTES + 1)
+                headers = {k.lower(): v for k, v in response.headers.items()}
+            seconds = clock() - started
         except urllib.error.HTTPError as err:
             failure = FetchError(f"GET {url} answered HTTP {err.code} {err.reason}", "http", err.code)
             if err.code < 500:
@@ -70,7 +89,7 @@ def get(
         else:
             if len(body) > MAX_BYTES:
                 raise FetchError(f"GET {url} returned more than {MAX_BYTES} bytes", "content")
-            return body
+            return Response(body, headers, seconds)
         if attempt < attempts:
             sleep(backoff * 2 ** (attempt - 1))
     failure.args = (f"{failure.args[0]} (tried {attempts} times)",)
@@ -79,14 +98,35 @@ def get(
 
 def get_json_object(url: str, **options) -> dict:
     """The JSON object at ``url``; ``FetchError`` if it is not one."""
-    body = get(url, **options)
+    return get_json_response(url, **options)[0]
+
+
+def get_json_response(url: str, **options) -> tuple[dict, Response]:
+    """The JSON object at ``url`` and the response it came in."""
+    response = get_response(url, **options)
+    body = response.body
     try:
         document = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise FetchError(f"GET {url} returned something that is not JSON ({err})", "content") from None
     if not isinstance(document, dict):
         raise FetchError(f"GET {url} returned JSON, but not an object", "content")
-    return document
+    return document, response
+
+
+def status_of(url: str, *, ca_bundle: str | None = None, timeout: float = TIMEOUT_SECONDS,
+              **_ignored) -> int | None:
+    """The HTTP status an anonymous GET of ``url`` answers (one attempt); None if no answer."""
+    context = ssl.create_default_context(cafile=ca_bundle)
+    request = urllib.request.Request(url, headers={"User-Agent": "irsa-verify"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
+            response.read(MAX_BYTES)
+            return response.status
+    except urllib.error.HTTPError as err:
+        return err.code
+    except (urllib.error.URLError, TimeoutError, socket.timeout, ConnectionError):
+        return None
 
 
 def _tls_reason(error: ssl.SSLError) -> str:

@@ -30,7 +30,7 @@ class Reply:
     status: int
     body: bytes
     content_type: str = "application/json"
-    headers: tuple[tuple[str, str], ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()  # more response headers (Cache-Control, Age)
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ class Request:
     path: str
     headers: dict[str, str]  # names in lower case
     body: bytes
+    query: str = ""
 
 
 Route = Reply | Callable[[Request], Reply]
@@ -49,20 +50,25 @@ class DocumentServer:
 
     def __init__(self, ca: Any | None = None):
         self.routes: dict[str, Route] = {}
+        # Answers every path without a route of its own (e.g. a proxy to moto's S3).
+        self.fallback: Route = Reply(404, b"404: Not Found", "text/plain")
         self.hits: Counter[str] = Counter()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def _answer(self) -> None:
-                path = urlsplit(self.path).path
+                parts = urlsplit(self.path)
+                path = parts.path
                 server.hits[path] += 1
                 length = int(self.headers.get("Content-Length") or 0)
                 request = Request(self.command, path, {k.lower(): v for k, v in self.headers.items()},
-                                  self.rfile.read(length))
-                route = server.routes.get(path, Reply(404, b"404: Not Found", "text/plain"))
+                                  self.rfile.read(length), parts.query)
+                route = server.routes.get(path, server.fallback)
                 reply = route(request) if callable(route) else route
                 self.send_response(reply.status)
                 self.send_header("Content-Type", reply.content_type)
+                for name, value in reply.headers:
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(reply.body)))
                 for name, value in reply.headers:
                     self.send_header(name, value)

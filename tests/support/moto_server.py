@@ -14,6 +14,7 @@ lets such a call through; to do the same at any point of a test, set
 from __future__ import annotations
 
 import functools
+import re
 import threading
 from typing import Any
 
@@ -24,6 +25,8 @@ REGION = "us-east-1"
 # moto's default account; any access key that moto does not know maps to it.
 ACCOUNT_ID = "123456789012"
 SETUP_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+# BUCKET.s3.REGION.amazonaws.com: an S3 issuer's host (see irsa.oidc.s3_issuer_url).
+S3_VIRTUAL_HOST = re.compile(r"[a-z0-9-]+\.s3\.[a-z0-9-]+\.amazonaws\.com(?::\d+)?")
 
 
 class MotoServer:
@@ -57,7 +60,23 @@ class MotoServer:
                     and not environ["PATH_INFO"].startswith("/moto-api"))
         if unsigned and self.enforcing and self.unsigned_calls_free:
             self._reset_auth("1")
+        if S3_VIRTUAL_HOST.fullmatch(environ.get("HTTP_HOST", "")):
+            # moto sends every unsigned GET of a path ending in
+            # /.well-known/openid-configuration to Cognito (its user-pool
+            # discovery URL); a virtual-hosted S3 name is S3's, as on AWS.
+            return self._backend_app("s3")(environ, start_response)
         return self._app(environ, start_response)
+
+    def _backend_app(self, service: str) -> Any:
+        with self._app.lock:
+            app = self._app.app_instances.get(service)
+            if app is None:
+                app = self._app.app_instances[service] = self._app.create_app(service)
+        return app
+
+    def s3_virtual_host(self, bucket: str, region: str = REGION) -> str:
+        """The Host header of a virtual-hosted S3 request, which this server routes to S3."""
+        return f"{bucket}.s3.{region}.amazonaws.com"
 
     def _reset_auth(self, count: str) -> None:
         # Through moto's own HTTP endpoint: the body is the number of calls left unchecked.
