@@ -55,6 +55,7 @@ oidc_provider = OidcProvider(
         client_ids=settings.tokens.client_ids,
         thumbprints=settings.thumbprints,
         depends_on=issuer.published,
+        tags=settings.tags,
     ),
 )
 
@@ -78,6 +79,14 @@ for account in settings.service_accounts:
             s3_bucket_prefix=account.s3_bucket_prefix,
             policy_arns=account.policy_arns,
             policy=account.policy,
+            tags=settings.tags,
+            inline_policies=(
+                {account.preset.policy_name: account.preset.policy()} if account.preset else {}
+            ),
+            permissions_boundary=account.permissions_boundary,
+            path=account.path,
+            max_session_duration=account.max_session_duration,
+            description=account.description,
         ),
     )
     roles[account.key] = role.arn

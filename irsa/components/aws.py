@@ -24,6 +24,8 @@ class OidcProviderArgs:
     client_ids: Sequence[str]
     thumbprints: Sequence[str] = (AUTO_THUMBPRINT,)
     depends_on: Sequence[pulumi.Resource] = ()
+    # irsa:tags
+    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 class OidcProvider(pulumi.ComponentResource):
@@ -46,6 +48,7 @@ class OidcProvider(pulumi.ComponentResource):
             url=args.issuer_url,
             client_id_lists=list(args.client_ids),
             thumbprint_lists=thumbprints,
+            tags=dict(args.tags) or None,
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
         )
         self.arn = provider.arn
@@ -83,6 +86,13 @@ class ServiceAccountRoleArgs:
     policy_arns: Sequence[str] = ()
     policy: Mapping[str, Any] | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    # Further inline policies by name, e.g. a preset's: {"preset-external-dns": DOCUMENT}.
+    inline_policies: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # Role options real accounts require (IAM CreateRole's inputs).
+    permissions_boundary: str | None = None
+    path: str | None = None
+    max_session_duration: int | None = None
+    description: str | None = None
 
 
 class ServiceAccountRole(pulumi.ComponentResource):
@@ -107,7 +117,10 @@ class ServiceAccountRole(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{name}-role",
             name=args.role_name or f"k8s_{args.namespace}_{args.name}",
-            description=f"Assumed by Kubernetes service account {account} (IRSA)",
+            description=args.description or f"Assumed by Kubernetes service account {account} (IRSA)",
+            permissions_boundary=args.permissions_boundary,
+            path=args.path,
+            max_session_duration=args.max_session_duration,
             assume_role_policy=pulumi.Output.all(args.issuer_url, args.audience).apply(lambda v: trust(*v)),
             tags={"irsa/service-account": account, **args.tags},
             opts=child,
@@ -133,6 +146,16 @@ class ServiceAccountRole(pulumi.ComponentResource):
                     opts=child,
                 )
             )
+        for policy_name, document in args.inline_policies.items():
+            self.policies.append(
+                aws.iam.RolePolicy(
+                    f"{name}-{policy_name}",
+                    role=role.id,
+                    name=policy_name,
+                    policy=pulumi.Output.json_dumps(dict(document)),
+                    opts=child,
+                )
+            )
         for arn in dict.fromkeys(args.policy_arns):
             # Named by the policy, not its position, so reordering the list replaces nothing.
             policy_name = arn.rsplit("/", 1)[-1]
@@ -144,7 +167,7 @@ class ServiceAccountRole(pulumi.ComponentResource):
         if not self.policies:
             pulumi.log.warn(
                 f"the role for service account {account} has no permissions: set s3BucketPrefix, "
-                "policyArns or policy, or it can be assumed but do nothing",
+                "policyArns, policy or preset, or it can be assumed but do nothing",
                 resource=self,
             )
 
