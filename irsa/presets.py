@@ -76,16 +76,21 @@ def cert_manager(p: Mapping[str, Any]) -> dict[str, Any]:
     Source: cert-manager.io/docs/configuration/acme/dns01/route53/ ("Set up an
     IAM Policy"): route53:GetChange on change/*, Change/ListResourceRecordSets
     on the hosted zones restricted to TXT records, ListHostedZonesByName on *.
-    The page says to narrow hostedzone/* to your zones, which this does.
+    The page says to narrow hostedzone/* to your zones, which this does. The
+    TXT condition goes on ChangeResourceRecordSets alone: the condition key does
+    not exist for ListResourceRecordSets (IAM's service reference; parliament
+    reports it), so that action gets its own statement.
     """
+    zones = _zone_arns(p["hostedZoneIds"])
     return _document(
         {"Sid": "GetChange", "Effect": "Allow", "Action": "route53:GetChange",
          "Resource": "arn:aws:route53:::change/*"},
         {"Sid": "ChangeTxtRecordsInZones", "Effect": "Allow",
-         "Action": ["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets"],
-         "Resource": _zone_arns(p["hostedZoneIds"]),
+         "Action": ["route53:ChangeResourceRecordSets"], "Resource": zones,
          "Condition": {"ForAllValues:StringEquals": {
              "route53:ChangeResourceRecordSetsRecordTypes": ["TXT"]}}},
+        {"Sid": "ListRecordsInZones", "Effect": "Allow",
+         "Action": ["route53:ListResourceRecordSets"], "Resource": zones},
         {"Sid": "FindZones", "Effect": "Allow", "Action": "route53:ListHostedZonesByName",
          "Resource": "*"},
     )
@@ -97,15 +102,15 @@ def external_dns(p: Mapping[str, Any]) -> dict[str, Any]:
     Source: kubernetes-sigs/external-dns docs/tutorials/aws.md ("IAM Policy"):
     route53:ChangeResourceRecordSets on hostedzone/* (narrow it to your zones,
     which this does), and ListHostedZones, ListResourceRecordSets,
-    ListTagsForResources on *.
+    ListTagsForResources on *. ListResourceRecordSets takes a hosted zone as
+    resource, so it is narrowed to the zones too; the list calls stay on *.
     """
     return _document(
         {"Sid": "ChangeRecordsInZones", "Effect": "Allow",
-         "Action": ["route53:ChangeResourceRecordSets"],
+         "Action": ["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets"],
          "Resource": _zone_arns(p["hostedZoneIds"])},
-        {"Sid": "ListZonesAndRecords", "Effect": "Allow",
-         "Action": ["route53:ListHostedZones", "route53:ListResourceRecordSets",
-                    "route53:ListTagsForResources"],
+        {"Sid": "ListZones", "Effect": "Allow",
+         "Action": ["route53:ListHostedZones", "route53:ListTagsForResources"],
          "Resource": ["*"]},
     )
 
@@ -138,7 +143,8 @@ def velero(p: Mapping[str, Any]) -> dict[str, Any]:
 
     Source: vmware-tanzu/velero-plugin-for-aws README ("Set permissions for
     Velero"): the EC2 snapshot actions on *, object actions on BUCKET/*, and
-    s3:ListBucket on BUCKET.
+    s3:ListBucket on BUCKET. The EC2 actions stay on *, as documented: the
+    volumes and snapshots are whatever the cluster's persistent volumes are.
     """
     bucket = p["bucket"]
     return _document(
