@@ -111,3 +111,14 @@ def test_ci_checks_every_stack_file_after_installing_the_command():
     # Without --stack, every Pulumi.<stack>.yaml is checked (test_the_projects_own_stack_files_pass).
     assert ".venv/bin/irsa check-config" in runs
     assert runs.index(".venv/bin/irsa check-config") > runs.index("bash .ci/run")
+
+
+def test_a_plain_key_set_as_a_secret_is_not_judged_but_said(project):
+    config = {**BASE, "irsa:host": {"secure": "v1:x"}, "irsa:sshPort": {"secure": "v1:y"}}
+    project.stack("dev", config)
+    result = project.irsa("check-config")
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.splitlines() == [
+        "Pulumi.dev.yaml: warning: irsa:host is encrypted: its value cannot be checked offline",
+        "Pulumi.dev.yaml: warning: irsa:sshPort is encrypted: its value cannot be checked offline",
+        "Pulumi.dev.yaml: ok"]
