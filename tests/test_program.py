@@ -196,3 +196,15 @@ def test_the_role_with_every_option_is_a_valid_iam_create_role_request(pulumi_mo
             assert regex.fullmatch(shape.metadata["pattern"], value), (shape.name, value)
 
     patterns_hold(params, shape)
+
+
+def test_the_tags_the_program_sets_itself_are_the_ones_settings_reserve(pulumi_mocks):
+    """irsa:tags may not take a key the program sets (and counts them against IAM's 50)."""
+    from irsa import settings
+
+    user = {"team": "platform"}
+    r = run(pulumi_mocks, {**DEV, "irsa:tags": json.dumps(user)})
+    for registration in [r.one("aws:iam/role:Role"), r.one(OIDC)]:
+        own = set(registration.inputs.get("tags") or {}) - set(user)
+        assert own <= set(settings.PROGRAM_TAG_KEYS), (registration.type, own)
+        assert len(registration.inputs["tags"]) <= settings.MAX_TAGS
