@@ -31,18 +31,20 @@ PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
 
 
 def quick_start() -> tuple[Path, str]:
-    """The text under the "Quick start" heading, up to the next heading of its level or above."""
+    """The text under a "Quick start" heading that holds shell commands (README.md first,
+    then docs/), up to the next heading of its level or above."""
     for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("**/*.md"))]:
         if not path.is_file():
             continue
         text = path.read_text()
-        match = HEADING.search(text)
-        if match:
+        for match in HEADING.finditer(text):
             level = len(match.group(1))
             rest = text[match.end():]
             end = re.search(rf"^#{{1,{level}}}\s", rest, re.M)
-            return path, rest[: end.start()] if end else rest
-    pytest.fail("no section headed 'Quick start' in README.md or docs/")
+            section = rest[: end.start()] if end else rest
+            if shell_commands(section):
+                return path, section
+    pytest.fail("no section headed 'Quick start' with shell commands in README.md or docs/")
 
 
 def shell_commands(section: str) -> list[list[str]]:
