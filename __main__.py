@@ -9,7 +9,8 @@ from irsa import stack_config
 from irsa.components.aws import OidcProvider, OidcProviderArgs, ServiceAccountRole, ServiceAccountRoleArgs
 from irsa.components.cluster import ClusterIssuerConfig, ClusterIssuerConfigArgs
 from irsa.components.issuer import OidcIssuer, OidcIssuerArgs
-from irsa.components.workload import ServiceAccountWorkload, ServiceAccountWorkloadArgs
+from irsa.components.serving import KeysServed, KeysServedArgs
+from irsa.components.workload import Namespaces, NamespacesArgs, ServiceAccountWorkload, ServiceAccountWorkloadArgs
 
 settings = stack_config.load()
 
@@ -34,6 +35,17 @@ issuer = OidcIssuer(
     opts=pulumi.ResourceOptions(providers=[github_provider]),
 )
 
+# The API server signs with a key only once the public issuer URL serves it.
+served = KeysServed(
+    "served",
+    KeysServedArgs(
+        issuer_url=issuer.issuer_url,
+        key_ids=issuer.key_ids,
+        timeout_seconds=settings.issuer.wait_seconds,
+        depends_on=issuer.published,
+    ),
+)
+
 cluster = ClusterIssuerConfig(
     "cluster",
     ClusterIssuerConfigArgs(
@@ -44,7 +56,7 @@ cluster = ClusterIssuerConfig(
         signing_private_key_pem=issuer.signing_private_key_pem,
         api_audiences=settings.tokens.api_audiences,
         audience=settings.tokens.audience,
-        depends_on=issuer.published,
+        depends_on=served.ready,
     ),
 )
 
@@ -62,8 +74,27 @@ oidc_provider = OidcProvider(
 kubeconfig = (
     pulumi.Output.secret(settings.kubeconfig.value) if settings.kubeconfig else cluster.kubeconfig
 )
-kubernetes = k8s.Provider("cluster", kubeconfig=kubeconfig)
+# pulumi-kubernetes replaces its provider, and with it every object, when its
+# configuration changes (or is unknown in a preview, as after any SSH change) unless
+# clusterIdentifier is set; then only that value counts. The stack names the cluster:
+# not the host address, which may change for the same cluster (a replaced Namespace
+# is a deleted one).
+kubernetes = k8s.Provider(
+    "cluster",
+    kubeconfig=kubeconfig,
+    cluster_identifier=f"irsa/{pulumi.get_project()}/{pulumi.get_stack()}",
+)
 region = settings.aws_region or aws.get_region_output().region
+in_cluster = pulumi.ResourceOptions(providers=[kubernetes])
+
+namespaces = Namespaces(
+    "namespaces",
+    NamespacesArgs(
+        names=settings.namespaces_to_create,
+        former_owners=settings.former_namespace_owners,
+    ),
+    opts=in_cluster,
+)
 
 roles = {}
 for account in settings.service_accounts:
@@ -87,6 +118,7 @@ for account in settings.service_accounts:
             path=account.path,
             max_session_duration=account.max_session_duration,
             description=account.description,
+            former_name=account.former_resource_name,
         ),
     )
     roles[account.key] = role.arn
@@ -100,11 +132,13 @@ for account in settings.service_accounts:
                 audience=settings.tokens.audience,
                 token_expiration_seconds=settings.tokens.expiration_seconds,
                 region=region,
-                create_namespace=account.create_namespace,
                 test_pod=account.test_pod,
                 test_pod_depends_on=[cluster, *role.policies],
+                existing=account.existing,
+                depends_on=[namespaces.by_name[n] for n in [account.namespace] if n in namespaces.by_name],
+                former_name=account.former_resource_name,
             ),
-            opts=pulumi.ResourceOptions(providers=[kubernetes]),
+            opts=in_cluster,
         )
 
 pulumi.export("issuerUrl", issuer.issuer_url)

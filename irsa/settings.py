@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from irsa import oidc, policies, presets
+from irsa import iam_names, oidc, policies, presets
 
 NAMESPACE = "irsa"
 DISTRIBUTIONS = ("microk8s",)
@@ -71,6 +71,7 @@ KEYS: dict[str, KeySpec] = {
     "githubRepository": KeySpec("string"),
     "githubBranch": KeySpec("string", "main"),
     "createRepository": KeySpec("boolean", False),
+    "issuerWaitSeconds": KeySpec("integer", 900),
     "signingKeys": KeySpec("array", ["primary"], items="string"),
     "keyBits": KeySpec("integer", 2048),
     "audience": KeySpec("string", "sts.amazonaws.com"),
@@ -106,12 +107,13 @@ SERVICE_ACCOUNT_FIELDS = {
     "path": str,
     "maxSessionDuration": int,
     "description": str,
+    "existing": bool,
 }
 # IAM's own limits (botocore's model of IAM: roleMaxSessionDurationType, tagListType).
 MAX_SESSION_DURATION = (3600, 43200)
 MAX_TAGS = 50
 # Tag keys the program sets itself on roles; a user tag may not take them.
-PROGRAM_TAG_KEYS = ("irsa/service-account",)
+PROGRAM_TAG_KEYS = (iam_names.NAMESPACE_TAG, iam_names.SERVICE_ACCOUNT_TAG)
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,8 @@ class IssuerSettings:
     github_repository: str
     github_branch: str
     create_repository: bool
+    # How long to wait for the public URL to serve new keys; 0: do not wait.
+    wait_seconds: int = 900
 
     @property
     def url(self) -> str:
@@ -183,6 +187,8 @@ class ServiceAccount:
     path: str | None = None
     max_session_duration: int | None = None
     description: str | None = None
+    # The ServiceAccount exists already (a Helm chart made it): only annotate it.
+    existing: bool = False
 
     @property
     def key(self) -> str:
@@ -191,7 +197,18 @@ class ServiceAccount:
 
     @property
     def resource_name(self) -> str:
-        """``NAMESPACE-NAME``, a stable name for this account's Pulumi resources."""
+        """``NAMESPACE/NAME``: the name of this account's Pulumi resources.
+
+        Distinct for distinct accounts, as the engine requires of URNs: a
+        namespace never holds ``/``. (Joining with ``-`` was not: ``a-b/c``
+        and ``a/b-c`` met.)
+        """
+        return self.key
+
+    @property
+    def former_resource_name(self) -> str:
+        """The name earlier versions gave these resources; kept as an alias so
+        existing stacks are not replaced."""
         return f"{self.namespace}-{self.name}".replace("*", "all")
 
     @property
@@ -220,6 +237,21 @@ class Settings:
     # pods get the same region, and github:token for the explicit GitHub provider.
     aws_region: str | None = None
     github_token: Secret | None = None
+
+    @property
+    def former_namespace_owners(self) -> dict[str, str]:
+        """Which account's resources created each namespace in earlier versions
+        (the first account that asked), for aliases."""
+        owners: dict[str, str] = {}
+        for account in self.service_accounts:
+            if account.create_namespace:
+                owners.setdefault(account.namespace, account.former_resource_name)
+        return owners
+
+    @property
+    def namespaces_to_create(self) -> tuple[str, ...]:
+        """Namespaces some service account asks to create, each once, in first-mention order."""
+        return tuple(dict.fromkeys(a.namespace for a in self.service_accounts if a.create_namespace))
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -393,7 +425,11 @@ def _build(v: dict[str, Any], p: _Problems, opaque: frozenset[str] = frozenset()
         p.check(_is_branch_name(branch),
                 f"irsa:githubBranch must be a git branch name (no spaces, '..', '~^:?*[\\', "
                 f"no leading or trailing '/'), got {branch!r}")
-    issuer = IssuerSettings(owner or "", repo or "", branch or "", bool(v["createRepository"]))
+    wait = v["issuerWaitSeconds"]
+    if wait is not None:
+        p.check(0 <= wait <= 3600, f"irsa:issuerWaitSeconds must be between 0 and 3600, got {wait}")
+    issuer = IssuerSettings(owner or "", repo or "", branch or "", bool(v["createRepository"]),
+                            wait if wait is not None else 0)
     if owner and repo and branch and not p.messages:
         try:
             oidc.check_issuer_url(issuer.url)
@@ -568,11 +604,15 @@ def _service_account(where: str, entry: dict[str, Any], p: _Problems) -> Service
     ok &= p.check(len(plain_name) <= 253 and bool(_DNS_SUBDOMAIN.match(plain_name)),
                   f"{where}.name must be a DNS-1123 subdomain (lowercase letters, digits, '-' "
                   f"and '.', at most 253), got {name!r}")
-    if pattern and (entry.get("testPod") or entry.get("createNamespace")):
-        p.add(f"{where} is a pattern ({namespace}/{name}): testPod and createNamespace need one "
-              "concrete service account")
+    if pattern and (entry.get("testPod") or entry.get("createNamespace") or entry.get("existing")):
+        p.add(f"{where} is a pattern ({namespace}/{name}): testPod, createNamespace and existing "
+              "need one concrete service account")
         ok = False
-    role_name = entry.get("roleName") or f"k8s_{namespace}_{name}".replace("*", "all")
+    if entry.get("existing") and entry.get("createNamespace"):
+        p.add(f"{where} sets both existing and createNamespace: an existing ServiceAccount lives in "
+              "a namespace that exists; drop createNamespace")
+        ok = False
+    role_name = entry.get("roleName") or iam_names.default_role_name(namespace, name)
     ok &= p.check(bool(_ROLE_NAME.match(role_name)),
                   f"{where}.roleName must be at most 64 letters, digits or '+=,.@_-'; got "
                   f"{role_name!r} ({len(role_name)} characters)"
@@ -618,6 +658,7 @@ def _service_account(where: str, entry: dict[str, Any], p: _Problems) -> Service
         path=entry.get("path"),
         max_session_duration=entry.get("maxSessionDuration"),
         description=entry.get("description"),
+        existing=entry.get("existing", False),
     )
 
 

@@ -12,6 +12,7 @@ import json
 import os
 import runpy
 import sys
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,6 +129,8 @@ class Registration:
     replace_on_changes: list[str]
     inputs: dict[str, Any]
     custom: bool
+    # Each alias as the SDK sends it (an alias spec): its set fields, e.g. name, parentUrn.
+    aliases: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,15 @@ class Recorder:
 
     registrations: list[Registration] = field(default_factory=list)
     stack_outputs: dict[str, Resolved] = field(default_factory=dict)
+    # What the real engine would have refused (e.g. a duplicate URN); checked after each run.
+    engine_errors: list[str] = field(default_factory=list)
+
+    def fresh(self) -> None:
+        """Forget the last run, as a new ``pulumi up`` of the same program would start."""
+        self.registrations.clear()
+        self.stack_outputs.clear()
+        self.engine_errors.clear()
+        install_mocks(self, runtime_settings.get_project())
 
     def of_type(self, type_: str) -> list[Registration]:
         return [r for r in self.registrations if r.type == type_]
@@ -186,6 +198,8 @@ class Recorder:
             return pulumi.Output.from_input(settle(make() or {}))
 
         program()
+        assert not self.engine_errors, "the Pulumi engine would refuse this program:\n" + "\n".join(
+            self.engine_errors)
         return resolved
 
     def all_dependencies(self, registration: Registration) -> set[str]:
@@ -201,8 +215,20 @@ class RecordingMonitor(pulumi_mocks_module.MockMonitor):
     def __init__(self, mocks: pulumi.runtime.Mocks, recorder: Recorder):
         super().__init__(mocks)
         self.recorder = recorder
+        # The SDK registers from several threads at once: claim each URN under a lock.
+        self._claimed: set[str] = set()
+        self._lock = threading.Lock()
 
     def RegisterResource(self, request):
+        urn = self.make_urn(request.parent, request.type, request.name)
+        with self._lock:
+            duplicate = urn in self._claimed
+            self._claimed.add(urn)
+        if duplicate:
+            # The engine's words (pkg/resource/deploy/step_generator.go).
+            message = f"Duplicate resource URN '{urn}'; try giving it a unique name"
+            self.recorder.engine_errors.append(message)
+            raise ValueError(message)
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
             inputs = rpc.deserialize_properties(request.object)
@@ -220,6 +246,8 @@ class RecordingMonitor(pulumi_mocks_module.MockMonitor):
                     replace_on_changes=list(request.replaceOnChanges),
                     inputs=inputs,
                     custom=request.custom,
+                    aliases=[{f.name: v for f, v in a.spec.ListFields()} if a.HasField("spec")
+                             else {"urn": a.urn} for a in request.aliases],
                 )
             )
         return response
@@ -238,6 +266,15 @@ class RecordingMonitor(pulumi_mocks_module.MockMonitor):
         return response
 
 
+def install_mocks(recorder: Recorder, project: str) -> None:
+    """Fresh mocks and an empty engine, recording into ``recorder``."""
+    runtime_settings.set_root_resource(None)
+    monitor = RecordingMonitor(IrsaMocks(), recorder)
+    pulumi.runtime.set_mocks(IrsaMocks(), project=project, stack="test", preview=False, monitor=monitor)
+    # Guard: a test must never run against anything but these mocks.
+    assert runtime_settings.get_monitor() is monitor
+
+
 @pytest.fixture
 def pulumi_mocks(request):
     """Fresh Pulumi mocks for one test; returns the Recorder of what was registered.
@@ -245,13 +282,8 @@ def pulumi_mocks(request):
     The project is ``irsa`` unless the test is marked ``pulumi_project(NAME)``.
     """
     marker = request.node.get_closest_marker("pulumi_project")
-    project = marker.args[0] if marker else "irsa"
     recorder = Recorder()
-    runtime_settings.set_root_resource(None)
-    monitor = RecordingMonitor(IrsaMocks(), recorder)
-    pulumi.runtime.set_mocks(IrsaMocks(), project=project, stack="test", preview=False, monitor=monitor)
-    # Guard: a test must never run against anything but these mocks.
-    assert runtime_settings.get_monitor() is monitor
+    install_mocks(recorder, marker.args[0] if marker else "irsa")
     yield recorder
     runtime_config.set_all_config({}, [])
 

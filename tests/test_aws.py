@@ -82,7 +82,8 @@ def test_policy_arns_and_inline_policy(pulumi_mocks):
         "arn:aws:iam::aws:policy/ReadOnlyAccess", "arn:aws:iam::123456789012:policy/team/Uploads")))
     attachments = pulumi_mocks.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
     assert sorted(a.name for a in attachments) == [
-        "default-aws-cli-attach-ReadOnlyAccess", "default-aws-cli-attach-Uploads"]
+        "default-aws-cli-attach-aws:iam:123456789012:policy/team/Uploads",
+        "default-aws-cli-attach-aws:iam:aws:policy/ReadOnlyAccess"]
     (inline,) = pulumi_mocks.of_type("aws:iam/rolePolicy:RolePolicy")
     assert json.loads(inline.inputs["policy"]) == policy
     component = pulumi_mocks.one("irsa:aws:ServiceAccountRole")

@@ -155,7 +155,7 @@ def fixed_inputs_script(pulumi_mocks, key_pem: str) -> str:
 def test_same_inputs_give_the_same_stdin_so_a_no_op_up_runs_nothing(pulumi_mocks):
     signing_key_pem = rsa_private_key_pem()
     first = fixed_inputs_script(pulumi_mocks, signing_key_pem)
-    pulumi_mocks.registrations.clear()
+    pulumi_mocks.fresh()
     second = fixed_inputs_script(pulumi_mocks, signing_key_pem)
     assert first == second
     assert signing_key_pem.strip() in first

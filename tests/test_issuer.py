@@ -95,12 +95,32 @@ def test_children_are_parented_and_typed(pulumi_mocks):
     assert not pulumi_mocks.of_type("github:index/repository:Repository")
 
 
-def test_other_branch_is_in_url_and_created_if_missing(pulumi_mocks):
+def test_other_branch_is_in_url_and_must_exist(pulumi_mocks):
     out = pulumi_mocks.run(lambda: make_issuer(branch="oidc"))
     assert out["issuer_url"].value.endswith("/refs/heads/oidc")
     for f in published(pulumi_mocks).values():
         assert f.inputs["branch"] == "oidc"
-        assert f.inputs["autocreateBranch"] is True
+        # Deprecated in pulumi-github 6 (it warns on every run): an existing branch, or a Branch resource.
+        assert "autocreateBranch" not in f.inputs
+    assert not pulumi_mocks.of_type("github:index/branch:Branch")
+
+
+def test_commit_messages_fit_create_update_and_delete(pulumi_mocks):
+    pulumi_mocks.run(make_issuer)
+    messages = sorted(f.inputs["commitMessage"] for f in published(pulumi_mocks).values())
+    url = "https://raw.githubusercontent.com/example-org/oidc-issuer/refs/heads/main"
+    assert messages == [f"irsa: the OIDC discovery document for {url}",
+                        f"irsa: the service-account verification keys for {url}"]
+
+
+def test_created_repository_gets_the_branch_when_it_is_not_main(pulumi_mocks):
+    pulumi_mocks.run(lambda: make_issuer(create_repository=True, branch="oidc"))
+    repository = pulumi_mocks.one("github:index/repository:Repository")
+    branch = pulumi_mocks.one("github:index/branch:Branch")
+    assert branch.inputs["branch"] == "oidc" and branch.inputs["sourceBranch"] == "main"
+    assert repository.urn in pulumi_mocks.all_dependencies(branch)
+    for f in published(pulumi_mocks).values():
+        assert branch.urn in pulumi_mocks.all_dependencies(f)
 
 
 def test_created_repository_is_public_and_files_depend_on_it(pulumi_mocks):
@@ -111,6 +131,7 @@ def test_created_repository_is_public_and_files_depend_on_it(pulumi_mocks):
     assert len(published(pulumi_mocks)) == 2
     for f in published(pulumi_mocks).values():
         assert repository.urn in pulumi_mocks.all_dependencies(f)
+    assert not pulumi_mocks.of_type("github:index/branch:Branch"), "main exists after auto_init"
 
 
 def test_private_key_output_is_secret_and_others_are_not(pulumi_mocks):

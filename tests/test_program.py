@@ -36,14 +36,15 @@ def test_complete_resource_graph_with_parents(pulumi_mocks):
         ("tls:index/privateKey:PrivateKey", "issuer-key-primary", "irsa:issuer:OidcIssuer"),
         (FILE, "issuer-discovery", "irsa:issuer:OidcIssuer"),
         (FILE, "issuer-jwks", "irsa:issuer:OidcIssuer"),
+        ("command:local:Command", "served-wait", "irsa:serving:KeysServed"),
         (COMMAND, "cluster-apiserver", "irsa:cluster:ClusterIssuerConfig"),
         (COMMAND, "cluster-kubeconfig", "irsa:cluster:ClusterIssuerConfig"),
         (OIDC, "oidc-provider", "irsa:aws:OidcProvider"),
-        ("aws:iam/role:Role", "default-aws-cli-role", "irsa:aws:ServiceAccountRole"),
-        ("aws:iam/rolePolicy:RolePolicy", "default-aws-cli-s3", "irsa:aws:ServiceAccountRole"),
-        ("kubernetes:core/v1:ServiceAccount", "default-aws-cli-service-account",
+        ("aws:iam/role:Role", "default/aws-cli-role", "irsa:aws:ServiceAccountRole"),
+        ("aws:iam/rolePolicy:RolePolicy", "default/aws-cli-s3", "irsa:aws:ServiceAccountRole"),
+        ("kubernetes:core/v1:ServiceAccount", "default/aws-cli-service-account",
          "irsa:workload:ServiceAccountWorkload"),
-        ("kubernetes:core/v1:Pod", "default-aws-cli-test-pod", "irsa:workload:ServiceAccountWorkload"),
+        ("kubernetes:core/v1:Pod", "default/aws-cli-test-pod", "irsa:workload:ServiceAccountWorkload"),
     ])
     assert r.one("pulumi:providers:kubernetes").name == "cluster"
     assert r.one("pulumi:providers:github").inputs["owner"] == "example-org"
@@ -55,8 +56,10 @@ def test_ordering_provider_cluster_and_pod(pulumi_mocks):
     assert len(files) == 2
     oidc_provider = r.one(OIDC)
     host_command = r.by_name("cluster-apiserver")
+    served = r.by_name("served-wait")
+    assert depends_on(r, host_command, served), "the host must wait until the issuer serves the keys"
     for f in files:
-        assert depends_on(r, host_command, f), "the host command must wait for the issuer files"
+        assert depends_on(r, served, f), "the wait for the public keys starts after publishing"
         assert depends_on(r, oidc_provider, f), "OIDC provider must wait for the issuer files"
     pod = r.one("kubernetes:core/v1:Pod")
     for command in r.of_type(COMMAND):
@@ -110,7 +113,7 @@ def test_wildcard_account_gets_a_role_but_no_service_account(pulumi_mocks):
     assert "StringLike" in trust["Statement"][0]["Condition"]
     assert not r.of_type("kubernetes:core/v1:ServiceAccount")
     assert r.stack_outputs["serviceAccountRoles"].value == {
-        "batch/job-*": "arn:aws:iam::123456789012:role/k8s_batch_job-all"}
+        "batch/job-*": "arn:aws:iam::123456789012:role/k8s_batch_job-+"}
 
 
 def test_bad_config_stops_before_any_resource(pulumi_mocks):
@@ -208,3 +211,15 @@ def test_the_tags_the_program_sets_itself_are_the_ones_settings_reserve(pulumi_m
         own = set(registration.inputs.get("tags") or {}) - set(user)
         assert own <= set(settings.PROGRAM_TAG_KEYS), (registration.type, own)
         assert len(registration.inputs["tags"]) <= settings.MAX_TAGS
+
+
+def test_kubernetes_provider_keeps_its_identity_when_ssh_settings_change(pulumi_mocks):
+    """pulumi-kubernetes replaces the provider, and so every object, on a config change
+    unless clusterIdentifier is set (provider docs: 'the provider will only be replaced
+    when clusterIdentifier changes'); it must not depend on the SSH settings or the host."""
+    identifiers = []
+    for changes in ({}, {"irsa:sshUser": "admin", "irsa:sshPort": "2222", "irsa:host": "10.0.0.5"}):
+        pulumi_mocks.fresh()
+        run(pulumi_mocks, {**DEV, **changes})
+        identifiers.append(pulumi_mocks.one("pulumi:providers:kubernetes").inputs["clusterIdentifier"])
+    assert identifiers == ["irsa/irsa/test", "irsa/irsa/test"]

@@ -83,7 +83,7 @@ def test_wildcard_allowed_explicitly():
     s = parse(accounts({"namespace": "batch", "name": "job-*", "allowWildcard": True,
                         "s3BucketPrefix": "batch-jobs"}))
     (account,) = s.service_accounts
-    assert account.is_pattern and account.role_name == "k8s_batch_job-all"
+    assert account.is_pattern and account.role_name == "k8s_batch_job-+"
 
 
 def test_all_problems_are_reported_together():
@@ -156,7 +156,7 @@ BAD = [
     (accounts({"namespace": "default", "name": "*"}),
      "irsa:serviceAccounts[0] uses '*' in default/*: set allowWildcard: true"),
     (accounts({"namespace": "default", "name": "*", "allowWildcard": True, "testPod": True}),
-     "irsa:serviceAccounts[0] is a pattern (default/*): testPod and createNamespace need one concrete"),
+     "irsa:serviceAccounts[0] is a pattern (default/*): testPod, createNamespace and existing need one concrete"),
     ({"irsa:githubBranch": "b" * 700, **accounts({"namespace": "default", "name": "aws-cli"})},
      "irsa:serviceAccounts[0]: the trust policy for service account default/aws-cli would be"),
 ]
@@ -222,7 +222,7 @@ MORE_BAD = [
     ({"irsa:tags": '{"team": "a|b"}'}, "irsa:tags value of 'team' must be at most 256"),
     ({"irsa:tags": '{"team": 1}'}, "irsa:tags value of 'team' must be a string, got 1"),
     ({"irsa:tags": '{"irsa/service-account": "x"}'}, "is set by the program itself"),
-    ({"irsa:tags": json.dumps({f"k{i}": "v" for i in range(50)})}, "irsa:tags may hold at most 49 tags"),
+    ({"irsa:tags": json.dumps({f"k{i}": "v" for i in range(50)})}, "irsa:tags may hold at most 48 tags"),
     ({"irsa:tags": '["team"]'}, "irsa:tags must be an object"),
 ]
 

@@ -304,3 +304,22 @@ def test_checkouts_do_not_keep_the_token():
     for file, job_id, job in all_jobs():
         for step in steps_using(job, "actions/checkout"):
             assert (step.get("with") or {}).get("persist-credentials") is False, f"{file}:{job_id}"
+
+
+def test_every_pulumi_step_pins_a_cli_that_validates_object_config():
+    """Object-typed config values are validated only from CLI 3.187.0 (3.186 refuses every
+    serviceAccounts entry), so each workflow pins a CLI at least that new."""
+    pinned = []
+    for path in WORKFLOWS:
+        workflow = load(path)
+        for job_id, job in (workflow.get("jobs") or {}).items():
+            for step in steps_using(job, "pulumi/actions"):
+                version = (step.get("with") or {}).get("pulumi-version")
+                assert version, f"{path.name} {job_id}: pulumi/actions without pulumi-version"
+                if version == "${{ env.PULUMI_VERSION }}":
+                    version = {**(workflow.get("env") or {}), **(job.get("env") or {})}["PULUMI_VERSION"]
+                assert re.fullmatch(r"\d+\.\d+\.\d+", str(version)), version
+                major, minor, _ = (int(x) for x in str(version).split("."))
+                assert (major, minor) >= (3, 187), f"{path.name} {job_id}: CLI {version} is older than 3.187"
+                pinned.append(version)
+    assert pinned, "no pulumi/actions step found"

@@ -1,8 +1,17 @@
 """ServiceAccountWorkload under Pulumi mocks."""
 
-import pulumi
+import re
 
-from irsa.components.workload import ServiceAccountWorkload, ServiceAccountWorkloadArgs
+import pulumi
+import pytest
+
+from irsa.components.workload import (
+    Namespaces,
+    NamespacesArgs,
+    ServiceAccountWorkload,
+    ServiceAccountWorkloadArgs,
+    irsa_test_pod_name,
+)
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/k8s_default_aws-cli"
 
@@ -48,13 +57,48 @@ def test_test_pod_uses_projected_web_identity_token(pulumi_mocks):
     assert pulumi_mocks.one("kubernetes:core/v1:ServiceAccount").urn in pod.dependencies
 
 
-def test_no_pod_unless_asked_and_namespace_only_when_configured(pulumi_mocks):
-    pulumi_mocks.run(lambda: workload(test_pod=False, create_namespace=True, namespace="apps"))
+def test_no_pod_unless_asked_and_the_account_waits_for_its_namespace(pulumi_mocks):
+    def make():
+        namespaces = Namespaces("namespaces", NamespacesArgs(names=["apps", "apps", "web"]))
+        return workload(test_pod=False, namespace="apps", depends_on=[namespaces.by_name["apps"]])
+
+    pulumi_mocks.run(make)
     assert not pulumi_mocks.of_type("kubernetes:core/v1:Pod")
-    namespace = pulumi_mocks.one("kubernetes:core/v1:Namespace")
-    assert namespace.inputs["metadata"]["name"] == "apps"
+    created = pulumi_mocks.of_type("kubernetes:core/v1:Namespace")
+    assert sorted(n.inputs["metadata"]["name"] for n in created) == ["apps", "web"]
+    apps = next(n for n in created if n.inputs["metadata"]["name"] == "apps")
     account = pulumi_mocks.one("kubernetes:core/v1:ServiceAccount")
-    assert namespace.urn in pulumi_mocks.all_dependencies(account)
+    assert apps.urn in pulumi_mocks.all_dependencies(account)
+
+
+def test_namespace_created_by_an_earlier_version_is_kept_by_alias(pulumi_mocks):
+    pulumi_mocks.run(lambda: Namespaces("namespaces", NamespacesArgs(
+        names=["apps"], former_owners={"apps": "apps-web"})) and None)
+    (namespace,) = pulumi_mocks.of_type("kubernetes:core/v1:Namespace")
+    assert namespace.aliases == [{"name": "apps-web-namespace", "parentUrn":
+                                  "urn:pulumi:test::irsa::irsa:workload:ServiceAccountWorkload::apps-web"}]
+
+
+@pytest.mark.parametrize("name", ["a" * 243, "a" * 244, "a." * 100 + "b" * 53])
+def test_test_pod_name_is_a_valid_pod_name_for_any_service_account_name(name):
+    pod = irsa_test_pod_name(name)
+    assert len(pod) <= 253 and pod.endswith("-irsa-test")
+    assert re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*", pod), pod
+    if len(name) + len("-irsa-test") <= 253:
+        assert pod == name + "-irsa-test"
+    else:
+        assert irsa_test_pod_name(name + "x") != pod, "two long names must not share a pod name"
+
+
+def test_existing_service_account_gets_only_the_annotation(pulumi_mocks):
+    pulumi_mocks.run(lambda: workload(existing=True))
+    assert not pulumi_mocks.of_type("kubernetes:core/v1:ServiceAccount")
+    patch = pulumi_mocks.one("kubernetes:core/v1:ServiceAccountPatch")
+    assert patch.inputs["metadata"] == {"name": "aws-cli", "namespace": "default",
+                                        "annotations": {"eks.amazonaws.com/role-arn": ROLE_ARN}}
+    pod = pulumi_mocks.one("kubernetes:core/v1:Pod")
+    assert pod.inputs["spec"]["serviceAccountName"] == "aws-cli"
+    assert patch.urn in pod.dependencies
 
 
 def test_pod_waits_for_given_resources(pulumi_mocks):

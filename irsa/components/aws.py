@@ -11,7 +11,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_tls as tls
 
-from irsa import oidc, policies
+from irsa import iam_names, oidc, policies
 
 AUTO_THUMBPRINT = "auto"
 
@@ -93,6 +93,9 @@ class ServiceAccountRoleArgs:
     path: str | None = None
     max_session_duration: int | None = None
     description: str | None = None
+    # The component's name in earlier versions, if different: an alias keeps
+    # the stack's existing role and attachments instead of replacing them.
+    former_name: str | None = None
 
 
 class ServiceAccountRole(pulumi.ComponentResource):
@@ -103,9 +106,14 @@ class ServiceAccountRole(pulumi.ComponentResource):
     policies: list[pulumi.Resource]
 
     def __init__(self, name: str, args: ServiceAccountRoleArgs, opts: pulumi.ResourceOptions | None = None):
+        # Children named f"{name}-…" inherit the alias (the engine swaps the prefix).
+        if args.former_name and args.former_name != name:
+            opts = pulumi.ResourceOptions.merge(
+                opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(name=args.former_name)]))
         super().__init__("irsa:aws:ServiceAccountRole", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         account = f"{args.namespace}/{args.name}"
+        former = args.former_name or name
 
         def trust(issuer_url: str, audience: str) -> pulumi.Output[str]:
             prefix = oidc.condition_key_prefix(issuer_url)
@@ -116,13 +124,13 @@ class ServiceAccountRole(pulumi.ComponentResource):
 
         role = aws.iam.Role(
             f"{name}-role",
-            name=args.role_name or f"k8s_{args.namespace}_{args.name}",
-            description=args.description or f"Assumed by Kubernetes service account {account} (IRSA)",
+            name=args.role_name or iam_names.default_role_name(args.namespace, args.name),
+            description=args.description or iam_names.role_description(args.namespace, args.name),
             permissions_boundary=args.permissions_boundary,
             path=args.path,
             max_session_duration=args.max_session_duration,
             assume_role_policy=pulumi.Output.all(args.issuer_url, args.audience).apply(lambda v: trust(*v)),
-            tags={"irsa/service-account": account, **args.tags},
+            tags={**iam_names.role_tags(args.namespace, args.name), **args.tags},
             opts=child,
         )
         self.policies = []
@@ -156,12 +164,21 @@ class ServiceAccountRole(pulumi.ComponentResource):
                     opts=child,
                 )
             )
-        for arn in dict.fromkeys(args.policy_arns):
-            # Named by the policy, not its position, so reordering the list replaces nothing.
-            policy_name = arn.rsplit("/", 1)[-1]
+        arns = list(dict.fromkeys(args.policy_arns))
+        last_segments = [arn.rsplit("/", 1)[-1] for arn in arns]
+        for arn, last in zip(arns, last_segments, strict=True):
+            # Named by the whole ARN, not its position or last segment: reordering
+            # replaces nothing, and aws-managed and customer-managed policies of one
+            # name stay apart. A rename would be fatal here (the old attachment's
+            # delete detaches the policy the new one attached), so an alias keeps
+            # the earlier name where it was unambiguous.
+            former_attachment = (
+                [pulumi.Alias(name=f"{former}-attach-{last}")] if last_segments.count(last) == 1 else []
+            )
             self.policies.append(
                 aws.iam.RolePolicyAttachment(
-                    f"{name}-attach-{policy_name}", role=role.name, policy_arn=arn, opts=child
+                    f"{name}-attach-{iam_names.policy_arn_key(arn)}", role=role.name, policy_arn=arn,
+                    opts=pulumi.ResourceOptions(parent=self, aliases=former_attachment),
                 )
             )
         if not self.policies:

@@ -12,6 +12,8 @@ from irsa import oidc
 
 DISCOVERY_FILE = oidc.DISCOVERY_PATH.lstrip("/")
 JWKS_FILE = oidc.JWKS_PATH.lstrip("/")
+# The branch GitHub's auto_init commits to with default account settings.
+NEW_REPOSITORY_BRANCH = "main"
 
 
 @dataclass(frozen=True)
@@ -67,17 +69,27 @@ class OidcIssuer(pulumi.ComponentResource):
                 opts=child,
             )
             repository_name = repository.name
-            file_opts = pulumi.ResourceOptions(parent=self, depends_on=[repository])
+            branch_made: list[pulumi.Resource] = [repository]
+            if args.github_branch != NEW_REPOSITORY_BRANCH:
+                # auto_init commits to the default branch; another branch is made from it.
+                branch_made.append(github.Branch(
+                    f"{name}-branch",
+                    repository=repository.name,
+                    branch=args.github_branch,
+                    source_branch=NEW_REPOSITORY_BRANCH,
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[repository]),
+                ))
+            file_opts = pulumi.ResourceOptions(parent=self, depends_on=branch_made)
 
         def publish(suffix: str, path: str, content: pulumi.Input[str], what: str) -> github.RepositoryFile:
             return github.RepositoryFile(
                 f"{name}-{suffix}",
                 repository=repository_name,
                 branch=args.github_branch,
-                autocreate_branch=True,
                 file=path,
                 content=content,
-                commit_message=f"irsa: publish {what} for {url}",
+                # The provider uses one message for create, update and delete.
+                commit_message=f"irsa: {what} for {url}",
                 overwrite_on_create=True,
                 opts=file_opts,
             )

@@ -1,9 +1,10 @@
-"""Kubernetes's side: a ServiceAccount per role, and an optional aws-cli test pod."""
+"""Kubernetes's side: namespaces, a ServiceAccount per role, and an optional aws-cli test pod."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -15,6 +16,55 @@ TEST_IMAGE = "public.ecr.aws/aws-cli/aws-cli"
 # Any group works: fsGroup makes the projected token group-readable and adds
 # the group to the container's processes, so non-root images can read it.
 TOKEN_READER_GROUP = 65534
+TEST_POD_SUFFIX = "-irsa-test"
+# kube-apiserver checks Pod names as DNS-1123 subdomains: at most 253 characters.
+POD_NAME_MAX = 253
+WORKLOAD_TYPE = "irsa:workload:ServiceAccountWorkload"
+
+
+def irsa_test_pod_name(service_account: str) -> str:
+    """``NAME-irsa-test``; a name too long for that is cut and keeps a hash of the whole."""
+    name = f"{service_account}{TEST_POD_SUFFIX}"
+    if len(name) <= POD_NAME_MAX:
+        return name
+    digest = hashlib.sha256(service_account.encode()).hexdigest()[:10]
+    keep = POD_NAME_MAX - len(TEST_POD_SUFFIX) - len(digest) - 1
+    return f"{service_account[:keep].rstrip('.-')}-{digest}{TEST_POD_SUFFIX}"
+
+
+@dataclass(frozen=True)
+class NamespacesArgs:
+    """Namespaces to create, each once, whatever number of service accounts ask for it.
+
+    ``former_owners`` maps a namespace to the ServiceAccountWorkload that
+    created it in earlier versions, so the existing Namespace is kept (an
+    alias) rather than created again, which the API server would refuse.
+    """
+
+    names: Sequence[str]
+    former_owners: Mapping[str, str] = field(default_factory=dict)
+
+
+class Namespaces(pulumi.ComponentResource):
+    """The namespaces the stack owns: ``destroy`` deletes them with everything in them."""
+
+    by_name: dict[str, k8s.core.v1.Namespace]
+
+    def __init__(self, name: str, args: NamespacesArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("irsa:workload:Namespaces", name, None, opts)
+        self.by_name = {}
+        for namespace in dict.fromkeys(args.names):
+            aliases = []
+            owner = args.former_owners.get(namespace)
+            if owner:
+                aliases.append(pulumi.Alias(
+                    name=f"{owner}-namespace", parent=pulumi.create_urn(owner, WORKLOAD_TYPE)))
+            self.by_name[namespace] = k8s.core.v1.Namespace(
+                f"{name}-{namespace}",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=namespace),
+                opts=pulumi.ResourceOptions(parent=self, aliases=aliases),
+            )
+        self.register_outputs({"names": list(self.by_name)})
 
 
 @dataclass(frozen=True)
@@ -27,14 +77,23 @@ class ServiceAccountWorkloadArgs:
     audience: str
     token_expiration_seconds: int
     region: pulumi.Input[str]
-    create_namespace: bool = False
     test_pod: bool = False
     # The pod waits for these: the host configuration and the role's policies.
     test_pod_depends_on: Sequence[pulumi.Resource] = ()
+    # The ServiceAccount exists (a chart made it): add the annotation only.
+    existing: bool = False
+    # What the ServiceAccount waits for: its Namespace, when the stack creates it.
+    depends_on: Sequence[pulumi.Resource] = ()
+    # The component's name in earlier versions, if different (an alias).
+    former_name: str | None = None
 
 
 class ServiceAccountWorkload(pulumi.ComponentResource):
     """A ServiceAccount annotated with its role ARN, as on EKS, and optionally the seed's test pod.
+
+    With ``existing``, the ServiceAccount belongs to someone else (a Helm
+    chart): a ``ServiceAccountPatch`` (server-side apply, field manager of its
+    own) adds only the annotation, and ``destroy`` removes only that.
 
     The test pod gets a projected token for the web-identity audience at the
     path EKS uses, so the same pod spec works once the pod identity webhook is
@@ -43,44 +102,40 @@ class ServiceAccountWorkload(pulumi.ComponentResource):
     """
 
     service_account_name: pulumi.Output[str]
-    test_pod_name: pulumi.Output[str] | None
+    irsa_test_pod_name: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: ServiceAccountWorkloadArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("irsa:workload:ServiceAccountWorkload", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        namespace: pulumi.Input[str] = args.namespace
-        if args.create_namespace:
-            created = k8s.core.v1.Namespace(
-                f"{name}-namespace",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=args.namespace),
-                opts=child,
-            )
-            namespace = created.metadata.name
-
-        account = k8s.core.v1.ServiceAccount(
-            f"{name}-service-account",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=args.name,
-                namespace=namespace,
-                annotations={ROLE_ARN_ANNOTATION: args.role_arn},
-            ),
-            opts=child,
+        if args.former_name and args.former_name != name:
+            opts = pulumi.ResourceOptions.merge(
+                opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(name=args.former_name)]))
+        super().__init__(WORKLOAD_TYPE, name, None, opts)
+        namespace = args.namespace
+        metadata = k8s.meta.v1.ObjectMetaArgs(
+            name=args.name, namespace=namespace, annotations={ROLE_ARN_ANNOTATION: args.role_arn}
         )
-        self.service_account_name = account.metadata.name
+        account_opts = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))
+        account: pulumi.CustomResource
+        if args.existing:
+            account = k8s.core.v1.ServiceAccountPatch(
+                f"{name}-service-account-annotation", metadata=metadata, opts=account_opts
+            )
+        else:
+            account = k8s.core.v1.ServiceAccount(f"{name}-service-account", metadata=metadata, opts=account_opts)
+        self.service_account_name = account.metadata.apply(lambda m: m.name)
 
-        self.test_pod_name = None
+        self.irsa_test_pod_name = None
         if args.test_pod:
             pod = k8s.core.v1.Pod(
                 f"{name}-test-pod",
                 metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=f"{args.name}-irsa-test",
+                    name=irsa_test_pod_name(args.name),
                     namespace=namespace,
                     labels={"app.kubernetes.io/managed-by": "irsa"},
                 ),
-                spec=self._test_pod_spec(args, account.metadata.name),
+                spec=self._test_pod_spec(args, self.service_account_name),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[account, *args.test_pod_depends_on]),
             )
-            self.test_pod_name = pod.metadata.name
+            self.irsa_test_pod_name = pod.metadata.name
 
         self.register_outputs({"serviceAccountName": self.service_account_name})
 
