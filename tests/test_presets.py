@@ -255,3 +255,20 @@ def test_s3_bucket_allows_read_write_of_its_bucket_only(signing_key, clean_moto)
 def test_amp_remote_write_denies_managing_workspaces(signing_key, clean_moto):
     server, creds = credentials_for("amp-remote-write", signing_key)
     denied(lambda: server.client("amp", creds).create_workspace(alias="x"), "aps:CreateWorkspace")
+
+
+def test_the_examples_in_docs_presets_md_are_valid_configuration():
+    import yaml
+
+    from conftest import ROOT
+    from irsa import settings
+
+    text = (ROOT / "docs" / "presets.md").read_text()
+    blocks = re.findall(r"^```yaml\n(.*?)^```", text, re.S | re.M)
+    assert blocks
+    for block in blocks:
+        config = yaml.safe_load(block)["config"]
+        raw = {"irsa:githubOwner": "o", "irsa:githubRepository": "r", "irsa:host": "h",
+               **{k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}}
+        parsed = settings.parse(raw)
+        assert all(a.preset for a in parsed.service_accounts)
