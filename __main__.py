@@ -83,6 +83,7 @@ oidc_providers = [
             client_ids=settings.tokens.client_ids,
             thumbprints=settings.thumbprints_for(host),
             depends_on=issuer.published,
+            tags=settings.tags,
         ),
     )
     for host, url in zip(settings.issuer.hosts, issuer_urls)
@@ -145,6 +146,14 @@ for account in settings.service_accounts:
             s3_bucket_prefix=account.s3_bucket_prefix,
             policy_arns=account.policy_arns,
             policy=account.policy,
+            tags=settings.tags,
+            inline_policies=(
+                {account.preset.policy_name: account.preset.policy()} if account.preset else {}
+            ),
+            permissions_boundary=account.permissions_boundary,
+            path=account.path,
+            max_session_duration=account.max_session_duration,
+            description=account.description,
             former_name=account.former_resource_name,
             previous_issuers=[(p.arn, url) for p, url in zip(oidc_providers[1:], issuer_urls[1:])],
         ),

@@ -1,4 +1,4 @@
-"""Entry point of ``python -m irsa``."""
+"""Entry point of ``python -m irsa``, the same as the console script ``irsa``."""
 
 import sys
 

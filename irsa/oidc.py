@@ -37,6 +37,9 @@ def load_public_key(pem: bytes) -> rsa.RSAPublicKey:
     (``BEGIN RSA PUBLIC KEY``) or a private key in PKCS#1 or PKCS#8 form, whose
     public half is used. Raises ``UnusableKeyError`` with the reason otherwise.
     """
+    what = _not_a_pem_key(pem)
+    if what:
+        raise UnusableKeyError(what)
     if b"PRIVATE KEY-----" in pem:
         try:
             key = serialization.load_pem_private_key(pem, password=None)
@@ -56,6 +59,20 @@ def load_public_key(pem: bytes) -> rsa.RSAPublicKey:
             "but only RSA keys can sign service-account tokens for RS256"
         )
     return public
+
+
+def _not_a_pem_key(data: bytes) -> str | None:
+    """What a file is when it holds a key in a form other than PEM, and how to convert it."""
+    if b"-----BEGIN OPENSSH PRIVATE KEY-----" in data:
+        return ("an OpenSSH-format private key, not PEM; convert a copy in place with "
+                "ssh-keygen -p -m PEM -f COPY (or give its public half: "
+                "ssh-keygen -e -m PKCS8 -f KEY.pub)")
+    if data.lstrip().startswith((b"ssh-rsa ", b"ssh-ed25519 ", b"ecdsa-sha2-")):
+        return "an OpenSSH public key, not PEM; convert it with ssh-keygen -e -m PKCS8 -f FILE"
+    if b"-----BEGIN CERTIFICATE-----" in data:
+        return ("an X.509 certificate, not a key; take its public key with "
+                "openssl x509 -pubkey -noout -in FILE")
+    return None
 
 
 def key_id(public_key: rsa.RSAPublicKey) -> str:

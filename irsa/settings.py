@@ -14,17 +14,19 @@ import difflib
 import json
 import posixpath
 import re
+import unicodedata
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from irsa import iam_names, oidc, policies, s3, webhook
+from irsa import iam_names, oidc, policies, presets, s3, webhook
 
 NAMESPACE = "irsa"
 DISTRIBUTIONS = ("microk8s",)
 ISSUER_HOSTS = ("github", "s3", "cloudfront")
 KEY_BITS = (2048, 3072, 4096)
 MAX_THUMBPRINTS = 5
+DEFAULT_AUDIENCE = "sts.amazonaws.com"
 
 
 class SettingsError(ValueError):
@@ -99,6 +101,7 @@ KEYS: dict[str, KeySpec] = {
     "createBucket": KeySpec("boolean", True),
     "issuerDomain": KeySpec("string", ""),
     "previousIssuerHosts": KeySpec("array", [], items="string"),
+    "tags": KeySpec("object", {}),
 }
 
 SERVICE_ACCOUNT_FIELDS = {
@@ -111,8 +114,18 @@ SERVICE_ACCOUNT_FIELDS = {
     "testPod": bool,
     "createNamespace": bool,
     "allowWildcard": bool,
+    "preset": dict,
+    "permissionsBoundary": str,
+    "path": str,
+    "maxSessionDuration": int,
+    "description": str,
     "existing": bool,
 }
+# IAM's own limits (botocore's model of IAM: roleMaxSessionDurationType, tagListType).
+MAX_SESSION_DURATION = (3600, 43200)
+MAX_TAGS = 50
+# Tag keys the program sets itself on roles; a user tag may not take them.
+PROGRAM_TAG_KEYS = (iam_names.NAMESPACE_TAG, iam_names.SERVICE_ACCOUNT_TAG)
 
 
 @dataclass(frozen=True)
@@ -214,6 +227,11 @@ class ServiceAccount:
     test_pod: bool = False
     create_namespace: bool = False
     allow_wildcard: bool = False
+    preset: presets.Preset | None = None
+    permissions_boundary: str | None = None
+    path: str | None = None
+    max_session_duration: int | None = None
+    description: str | None = None
     # The ServiceAccount exists already (a Helm chart made it): only annotate it.
     existing: bool = False
 
@@ -244,7 +262,7 @@ class ServiceAccount:
 
     @property
     def has_permissions(self) -> bool:
-        return bool(self.s3_bucket_prefix or self.policy_arns or self.policy)
+        return bool(self.s3_bucket_prefix or self.policy_arns or self.policy or self.preset)
 
 
 @dataclass(frozen=True)
@@ -272,6 +290,8 @@ class Settings:
     thumbprints: tuple[str, ...]
     service_accounts: tuple[ServiceAccount, ...]
     kubeconfig: Secret | None
+    # irsa:tags: on every AWS resource the program creates.
+    tags: Mapping[str, str] = field(default_factory=dict)
     # Other packages' keys, read (not declared): the AWS provider's aws:region so
     # pods get the same region, and github:token for the explicit GitHub provider.
     aws_region: str | None = None
@@ -316,10 +336,12 @@ class Settings:
                 "(tokens live at most irsa:tokenExpirationSeconds; see docs/issuer-hosting.md)"
             )
         if self.tokens.audience in self.tokens.api_audiences:
+            # Advise sts.amazonaws.com only to someone who is not already using it.
+            fix = ("Remove it from irsa:apiAudiences" if self.tokens.audience == DEFAULT_AUDIENCE
+                   else f"Use a separate audience such as {DEFAULT_AUDIENCE}")
             found.append(
                 f"irsa:audience {self.tokens.audience!r} is also an API audience: a token AWS "
-                "accepts is then also a key to the Kubernetes API. Use a separate audience "
-                "such as sts.amazonaws.com"
+                f"accepts is then also a key to the Kubernetes API. {fix}"
             )
         if self.webhook.enabled:
             for account in self.service_accounts:
@@ -366,6 +388,8 @@ def _decode(key: str, spec: KeySpec, raw: Any) -> Any:
             value = json.loads(raw)
         except json.JSONDecodeError:
             raise ValueError(f"{expected}, got {raw!r}") from None
+    if spec.type in ("boolean", "integer"):
+        value = _lenient(value, spec.type)
     checks: dict[str, Callable[[Any], bool]] = {
         "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
         "boolean": lambda v: isinstance(v, bool),
@@ -378,6 +402,19 @@ def _decode(key: str, spec: KeySpec, raw: Any) -> Any:
         for item in value:
             if not isinstance(item, str):
                 raise ValueError(f"irsa:{key} must be a list of strings, got {json.dumps(item)}")
+    return value
+
+
+def _lenient(value: Any, type_: str) -> Any:
+    """The CLI's rule (ValidateConfigValue): "true"/"false" are booleans, "42" is an integer.
+
+    Applied to top-level keys and to service-account fields alike, so a value
+    means the same wherever it is written.
+    """
+    if type_ == "boolean" and value in ("true", "false"):
+        return value == "true"
+    if type_ == "integer" and isinstance(value, str) and value.lstrip("+-").isdigit():
+        return int(value)
     return value
 
 
@@ -396,12 +433,15 @@ class _Problems:
         return ok
 
 
-def parse(raw: Mapping[str, Any], secret_keys: Collection[str] = ()) -> Settings:
+def parse(raw: Mapping[str, Any], secret_keys: Collection[str] = (), *,
+          opaque_secrets: bool = False) -> Settings:
     """Validate the stack's configuration.
 
     ``raw`` maps ``irsa:KEY`` (or bare ``KEY``) to the value Pulumi holds: a
     string, with JSON for non-strings. ``secret_keys`` names the keys that are
     stored encrypted. Raises ``SettingsError`` listing every problem.
+    ``opaque_secrets``: the secret values are placeholders (a stack file checked
+    offline, whose secrets cannot be decrypted): check them only for presence.
     """
     problems = _Problems()
     given: dict[str, Any] = {}
@@ -441,7 +481,8 @@ def parse(raw: Mapping[str, Any], secret_keys: Collection[str] = ()) -> Settings
     if token and "github:token" not in secret_keys:
         problems.add("github:token must be set as a secret: pulumi config set --secret github:token VALUE")
     region = raw.get("aws:region")
-    settings = _build(values, problems, region if isinstance(region, str) else None)
+    opaque = frozenset(secrets) if opaque_secrets else frozenset()
+    settings = _build(values, problems, region if isinstance(region, str) else None, opaque)
     if problems.messages:
         raise SettingsError(problems.messages)
     return dataclasses.replace(
@@ -454,7 +495,8 @@ def parse(raw: Mapping[str, Any], secret_keys: Collection[str] = ()) -> Settings
 # --- validation -----------------------------------------------------------
 
 
-def _build(v: dict[str, Any], p: _Problems, region: str | None = None) -> Settings:
+def _build(v: dict[str, Any], p: _Problems, region: str | None = None,
+           opaque: frozenset[str] = frozenset()) -> Settings:
     """Validate decoded values; return Settings (meaningful only without problems)."""
     owner, repo, branch = v["githubOwner"], v["githubRepository"], v["githubBranch"]
     host_kind, previous = v["issuerHost"], v["previousIssuerHosts"]
@@ -512,7 +554,7 @@ def _build(v: dict[str, Any], p: _Problems, region: str | None = None) -> Settin
                 "irsa:extraClientIds must hold non-empty strings, at most 99 of them")
     tokens = TokenSettings(audience or "", tuple(api_audiences or ()), expiration or 0, tuple(extra or ()))
 
-    host = _host_settings(v, p)
+    host = _host_settings(v, p, opaque)
 
     thumbprints = v["thumbprints"]
     if thumbprints is not None:
@@ -525,6 +567,8 @@ def _build(v: dict[str, Any], p: _Problems, region: str | None = None) -> Settin
     thumbprints = tuple(t if t == "auto" else t.lower() for t in thumbprints or ())
 
     accounts = _service_accounts(v["serviceAccounts"], issuer, tokens, p)
+
+    tags = _tags(v["tags"], p)
 
     kubeconfig = v["kubeconfig"]
     webhook_settings = _webhook_settings(v, p)
@@ -542,6 +586,7 @@ def _build(v: dict[str, Any], p: _Problems, region: str | None = None) -> Settin
         service_accounts=accounts,
         kubeconfig=Secret(kubeconfig) if kubeconfig else None,
         webhook=webhook_settings,
+        tags=tags,
     )
 
 
@@ -657,7 +702,7 @@ def _issuer_settings(v: dict[str, Any], owner: str, repo: str, branch: str, regi
     return issuer
 
 
-def _host_settings(v: dict[str, Any], p: _Problems) -> HostSettings:
+def _host_settings(v: dict[str, Any], p: _Problems, opaque: frozenset[str] = frozenset()) -> HostSettings:
     distribution = v["distribution"]
     if distribution is not None:
         p.check(distribution in DISTRIBUTIONS,
@@ -674,7 +719,7 @@ def _host_settings(v: dict[str, Any], p: _Problems) -> HostSettings:
     if port is not None:
         p.check(1 <= port <= 65535, f"irsa:sshPort must be between 1 and 65535, got {port}")
     private_key = v["sshPrivateKey"]
-    if private_key is not None:
+    if private_key is not None and "sshPrivateKey" not in opaque:
         p.check("PRIVATE KEY-----" in private_key,
                 "irsa:sshPrivateKey must be a PEM or OpenSSH private key "
                 "(pulumi config set --secret irsa:sshPrivateKey < ~/.ssh/id_ed25519)")
@@ -717,6 +762,8 @@ def _service_accounts(
             hint = f" (did you mean {close[0]}?)" if close else ""
             p.add(f"{where} has an unknown field {unknown!r}{hint}; "
                   f"known fields: {', '.join(SERVICE_ACCOUNT_FIELDS)}")
+        entry = {k: _lenient(val, _json_type(SERVICE_ACCOUNT_FIELDS[k]))
+                 if k in SERVICE_ACCOUNT_FIELDS else val for k, val in entry.items()}
         for name, kind in SERVICE_ACCOUNT_FIELDS.items():
             if name in entry and not (isinstance(entry[name], kind)
                                       and not (kind is not bool and isinstance(entry[name], bool))):
@@ -738,8 +785,10 @@ def _service_accounts(
                         policies.check_trust_policy_size(
                             prefixes[0], account.namespace, account.name, tokens.audience,
                             prefixes[1:])
-                except (policies.PolicyTooLargeError, oidc.IssuerUrlError) as err:
+                except policies.PolicyTooLargeError as err:
                     p.add(f"{where}: {err}")
+                except oidc.IssuerUrlError:
+                    pass  # already reported once, under the githubOwner/Repository/Branch key at fault
             accounts.append(account)
     for key in _duplicates([a.key for a in accounts]):
         p.add(f"irsa:serviceAccounts lists {key} more than once")
@@ -793,6 +842,14 @@ def _service_account(where: str, entry: dict[str, Any], p: _Problems) -> Service
     if policy is not None:
         ok &= p.check(isinstance(policy.get("Statement"), (list, dict)) and bool(policy["Statement"]),
                       f"{where}.policy must be an IAM policy document with a Statement")
+    preset = None
+    if "preset" in entry:
+        try:
+            preset = presets.parse(entry["preset"])
+        except presets.PresetError as err:
+            p.add(f"{where}.preset: {err}")
+            ok = False
+    ok &= _role_options(where, entry, p)
     if not ok:
         return None
     return ServiceAccount(
@@ -805,8 +862,73 @@ def _service_account(where: str, entry: dict[str, Any], p: _Problems) -> Service
         test_pod=entry.get("testPod", False),
         create_namespace=entry.get("createNamespace", False),
         allow_wildcard=allow_wildcard,
+        preset=preset,
+        permissions_boundary=entry.get("permissionsBoundary"),
+        path=entry.get("path"),
+        max_session_duration=entry.get("maxSessionDuration"),
+        description=entry.get("description"),
         existing=entry.get("existing", False),
     )
+
+
+# IAM's patterns for role paths and descriptions (botocore: pathType, roleDescriptionType).
+_ROLE_PATH = re.compile(r"/|/[\x21-\x7e]+/")
+_ROLE_DESCRIPTION = re.compile(r"[\t\n\r\x20-\x7e\xa1-\xff]*")
+
+
+def _role_options(where: str, entry: dict[str, Any], p: _Problems) -> bool:
+    """permissionsBoundary, path, maxSessionDuration, description: IAM's input rules."""
+    ok = True
+    boundary = entry.get("permissionsBoundary")
+    if boundary is not None:
+        ok &= p.check(bool(_POLICY_ARN.match(boundary)) and len(boundary) <= 2048,
+                      f"{where}.permissionsBoundary must be an IAM managed policy ARN, e.g. "
+                      f"arn:aws:iam::111122223333:policy/Boundary, got {boundary!r}")
+    path = entry.get("path")
+    if path is not None:
+        ok &= p.check(len(path) <= 512 and bool(_ROLE_PATH.fullmatch(path)),
+                      f"{where}.path must be / or start and end with / (printable ASCII, no "
+                      f"spaces, at most 512), e.g. /k8s/, got {path!r}")
+    duration = entry.get("maxSessionDuration")
+    if duration is not None:
+        low, high = MAX_SESSION_DURATION
+        ok &= p.check(low <= duration <= high,
+                      f"{where}.maxSessionDuration must be between {low} and {high} seconds, "
+                      f"got {duration}")
+    description = entry.get("description")
+    if description is not None:
+        ok &= p.check(len(description) <= 1000 and bool(_ROLE_DESCRIPTION.fullmatch(description)),
+                      f"{where}.description must be at most 1000 characters of printable "
+                      f"Latin-1, got {description!r}")
+    return ok
+
+
+def _tag_text_ok(text: str) -> bool:
+    """IAM's tag pattern [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]: letters, separators, numbers, _.:/=+-@."""
+    return all(unicodedata.category(c)[0] in "LZN" or c in "_.:/=+-@" for c in text)
+
+
+def _tags(tags: dict[str, Any] | None, p: _Problems) -> dict[str, str]:
+    """irsa:tags under IAM's tag rules (botocore: tagKeyType, tagValueType, tagListType)."""
+    if not tags:
+        return {}
+    limit = MAX_TAGS - len(PROGRAM_TAG_KEYS)
+    p.check(len(tags) <= limit,
+            f"irsa:tags may hold at most {limit} tags (IAM allows {MAX_TAGS} per resource and "
+            f"the program sets {len(PROGRAM_TAG_KEYS)}), got {len(tags)}")
+    for key, value in tags.items():
+        if not (1 <= len(key) <= 128 and _tag_text_ok(key)):
+            p.add(f"irsa:tags key {key!r} must be 1 to 128 letters, digits, spaces or _.:/=+-@")
+        elif key.lower().startswith("aws:"):
+            p.add(f"irsa:tags key {key!r}: the aws: prefix is reserved for AWS")
+        elif key in PROGRAM_TAG_KEYS:
+            p.add(f"irsa:tags key {key!r} is set by the program itself")
+        if not isinstance(value, str):
+            p.add(f"irsa:tags value of {key!r} must be a string, got {json.dumps(value)}")
+        elif not (len(value) <= 256 and _tag_text_ok(value)):
+            p.add(f"irsa:tags value of {key!r} must be at most 256 letters, digits, spaces "
+                  f"or _.:/=+-@, got {value!r}")
+    return {k: v for k, v in tags.items() if isinstance(v, str)}
 
 
 def _json_type(kind: type) -> str:

@@ -1,4 +1,4 @@
-"""``python -m irsa jwks`` and ``discovery``, run as a user runs them."""
+"""``irsa jwks``, ``discovery`` and ``check-config``, run as a user runs them (``python -m irsa``)."""
 
 import json
 import os
@@ -105,10 +105,103 @@ def test_discovery_refuses_trailing_slash_with_reason():
         "STS compares it byte for byte")
 
 
-@pytest.mark.parametrize("command", [[], ["jwks"], ["discovery"]])
+@pytest.mark.parametrize("command", [[], ["jwks"], ["discovery"], ["check-config"]])
 def test_help_describes_each_command(command):
     result = irsa(*command, "--help")
     assert result.returncode == 0
-    assert "usage: python -m irsa" in result.stdout
-    expected = {(): "COMMAND", ("jwks",): "PEM", ("discovery",): "ISSUER_URL"}[tuple(command)]
+    assert result.stdout.startswith("usage: irsa ")
+    expected = {(): "COMMAND", ("jwks",): "PEM", ("discovery",): "ISSUER_URL",
+                ("check-config",): "--stack NAME"}[tuple(command)]
     assert expected in result.stdout
+    # Plain text: no reStructuredText literals leak from docstrings.
+    assert "``" not in result.stdout
+
+
+def test_top_level_help_lists_every_command():
+    listed = irsa("--help").stdout.split("positional arguments:")[1].split("options:")[0]
+    commands = [line.split()[0] for line in listed.splitlines()
+                if line.startswith("    ") and not line.startswith("     ")]
+    assert commands == ["jwks", "discovery", "verify", "check-config"]
+
+
+def test_jwks_reads_standard_input_for_dash(keys):
+    key, path = keys["spki"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-m", "irsa", "jwks", "-"], input=path.read_bytes(),
+                            capture_output=True, env=env, cwd=ROOT, timeout=60)
+    assert result.returncode == 0, result.stderr
+    (entry,) = json.loads(result.stdout)["keys"]
+    assert entry["kid"] == oidc.key_id(key.public_key())
+
+
+def test_jwks_refuses_a_key_the_program_would_not_sign_with(tmp_path):
+    small = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    path = tmp_path / "small.pem"
+    path.write_bytes(small.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    result = irsa("jwks", str(path))
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.strip() == (
+        f"irsa: {path}: an RSA key of 1024 bits; the program signs with 2048 bits or more "
+        "(irsa:keyBits), so publish such a key")
+
+
+def _openssh_private(tmp_path):
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path = tmp_path / "id_rsa"
+    path.touch(mode=0o600)  # ssh-keygen refuses a private key others may read
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+                                       serialization.NoEncryption()))
+    return path
+
+
+def _certificate(tmp_path):
+    trustme = pytest.importorskip("trustme")
+    path = tmp_path / "cert.pem"
+    path.write_bytes(trustme.CA(key_type=trustme.KeyType.RSA).cert_pem.bytes())
+    return path
+
+
+@pytest.mark.parametrize("make, what, how", [
+    (_openssh_private, "an OpenSSH-format private key", "ssh-keygen -p -m PEM -f COPY"),
+    (_certificate, "an X.509 certificate, not a key", "openssl x509 -pubkey -noout -in FILE"),
+])
+def test_jwks_names_the_format_it_got_and_how_to_convert_it(tmp_path, make, what, how):
+    path = make(tmp_path)
+    result = irsa("jwks", str(path))
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"irsa: {path}: {what}") and how in line
+
+
+def test_the_conversions_it_suggests_work(tmp_path):
+    """The advice is real: the converted files are accepted."""
+    import shutil
+    if not shutil.which("ssh-keygen") or not shutil.which("openssl"):
+        pytest.skip("ssh-keygen or openssl not installed")
+    key = _openssh_private(tmp_path)
+    subprocess.run(["ssh-keygen", "-q", "-p", "-m", "PEM", "-N", "", "-f", str(key)], check=True,
+                   capture_output=True, timeout=60)
+    certificate = _certificate(tmp_path)
+    public = subprocess.run(["openssl", "x509", "-pubkey", "-noout", "-in", str(certificate)],
+                            check=True, capture_output=True, timeout=60).stdout
+    (tmp_path / "ca.pub").write_bytes(public)
+    result = irsa("jwks", str(key), str(tmp_path / "ca.pub"))
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads(result.stdout)["keys"]) == 2
+
+
+def test_discovery_refuses_the_discovery_url_itself_and_names_the_issuer():
+    issuer = "https://raw.githubusercontent.com/o/r/refs/heads/main"
+    result = irsa("discovery", issuer + "/.well-known/openid-configuration")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.strip().endswith(f"give the issuer URL, without "
+                                          f"/.well-known/openid-configuration: {issuer}")
+
+
+def test_discovery_warns_about_an_upper_case_host_and_keeps_the_url_as_given():
+    url = "https://Issuer.Example.com/k8s"
+    result = irsa("discovery", url)
+    assert result.returncode == 0
+    assert json.loads(result.stdout)["issuer"] == url
+    assert "upper-case" in result.stderr and "'issuer.example.com'" in result.stderr

@@ -162,6 +162,85 @@ def test_github_token_from_config_reaches_the_provider_as_a_secret(pulumi_mocks)
     assert not r.by_name("issuer-jwks").inputs.get("token")
 
 
+def test_presets_role_options_and_tags_reach_the_resources(pulumi_mocks):
+    accounts = [{"namespace": "kube-system", "name": "external-dns",
+                 "preset": {"name": "external-dns", "hostedZoneIds": ["Z123"]},
+                 "permissionsBoundary": "arn:aws:iam::123456789012:policy/Boundary",
+                 "path": "/k8s/", "maxSessionDuration": 7200, "description": "ExternalDNS"}]
+    config = {**DEV, "irsa:serviceAccounts": json.dumps(accounts),
+              "irsa:tags": json.dumps({"team": "platform", "cost-center": "42"})}
+    r = run(pulumi_mocks, config)
+    role = r.one("aws:iam/role:Role")
+    assert role.inputs["permissionsBoundary"] == "arn:aws:iam::123456789012:policy/Boundary"
+    assert (role.inputs["path"], role.inputs["maxSessionDuration"], role.inputs["description"]) == (
+        "/k8s/", 7200, "ExternalDNS")
+    assert role.inputs["tags"]["team"] == "platform" and role.inputs["tags"]["cost-center"] == "42"
+    assert r.one(OIDC).inputs["tags"] == {"team": "platform", "cost-center": "42"}
+    (policy,) = r.of_type("aws:iam/rolePolicy:RolePolicy")
+    assert policy.inputs["name"] == "preset-external-dns"
+    document = json.loads(policy.inputs["policy"])
+    # Expected from external-dns's documented policy (docs/tutorials/aws.md), narrowed to the zone.
+    assert {"Sid": "ChangeRecordsInZones", "Effect": "Allow",
+            "Action": ["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets"],
+            "Resource": ["arn:aws:route53:::hostedzone/Z123"]} in document["Statement"]
+
+
+def test_without_tags_and_options_the_resources_carry_none(pulumi_mocks):
+    r = run(pulumi_mocks)
+    role = r.one("aws:iam/role:Role")
+    for key in ("permissionsBoundary", "path", "maxSessionDuration"):
+        assert key not in role.inputs or role.inputs[key] is None
+    assert not r.one(OIDC).inputs.get("tags")
+
+
+def test_the_role_with_every_option_is_a_valid_iam_create_role_request(pulumi_mocks):
+    """The Role's inputs as IAM CreateRole parameters, held to botocore's model of IAM:
+    types, lengths and ranges (botocore's validator) and each string's pattern."""
+    regex = pytest.importorskip("regex")
+    import botocore.session
+    from botocore.validate import validate_parameters
+
+    accounts = [{"namespace": "apps", "name": "loki", "preset": {"name": "s3-bucket", "bucket": "logs-x"},
+                 "permissionsBoundary": "arn:aws:iam::123456789012:policy/Boundary",
+                 "path": "/k8s/apps/", "maxSessionDuration": 43200, "description": "Loki: chunks"}]
+    config = {**DEV, "irsa:serviceAccounts": json.dumps(accounts),
+              "irsa:tags": json.dumps({"team": "platform", "Kostenstelle": "4711"})}
+    role = run(pulumi_mocks, config).one("aws:iam/role:Role").inputs
+    params = {"RoleName": role["name"], "Path": role["path"],
+              "AssumeRolePolicyDocument": role["assumeRolePolicy"], "Description": role["description"],
+              # Numbers cross the mock monitor as protobuf doubles.
+              "MaxSessionDuration": int(role["maxSessionDuration"]),
+              "PermissionsBoundary": role["permissionsBoundary"],
+              "Tags": [{"Key": k, "Value": v} for k, v in role["tags"].items()]}
+    shape = botocore.session.get_session().get_service_model("iam").operation_model("CreateRole").input_shape
+    validate_parameters(params, shape)  # raises on a type, length or range IAM refuses
+
+    def patterns_hold(value, shape):
+        if shape.type_name == "structure":
+            for name, member in shape.members.items():
+                if name in value:
+                    patterns_hold(value[name], member)
+        elif shape.type_name == "list":
+            for item in value:
+                patterns_hold(item, shape.member)
+        elif shape.type_name == "string" and "pattern" in shape.metadata:
+            assert regex.fullmatch(shape.metadata["pattern"], value), (shape.name, value)
+
+    patterns_hold(params, shape)
+
+
+def test_the_tags_the_program_sets_itself_are_the_ones_settings_reserve(pulumi_mocks):
+    """irsa:tags may not take a key the program sets (and counts them against IAM's 50)."""
+    from irsa import settings
+
+    user = {"team": "platform"}
+    r = run(pulumi_mocks, {**DEV, "irsa:tags": json.dumps(user)})
+    for registration in [r.one("aws:iam/role:Role"), r.one(OIDC)]:
+        own = set(registration.inputs.get("tags") or {}) - set(user)
+        assert own <= set(settings.PROGRAM_TAG_KEYS), (registration.type, own)
+        assert len(registration.inputs["tags"]) <= settings.MAX_TAGS
+
+
 def test_kubernetes_provider_keeps_its_identity_when_ssh_settings_change(pulumi_mocks):
     """pulumi-kubernetes replaces the provider, and so every object, on a config change
     unless clusterIdentifier is set (provider docs: 'the provider will only be replaced

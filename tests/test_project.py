@@ -14,73 +14,13 @@ import pytest
 import yaml
 
 from conftest import FIXTURES, ROOT, stack_file_config
-from irsa import settings
+from irsa import project_config, settings
 
 PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
 STACKS = sorted(ROOT.glob("Pulumi.*.yaml"))
-TYPES = {"string": str, "integer": int, "boolean": bool, "array": list, "object": dict}
-
-
-def cli_rule_violations(project: dict) -> list[str]:
-    """The config rules the CLI applies on top of the JSON schema."""
-    problems = []
-    for full_key, spec in (project.get("config") or {}).items():
-        namespace, _, key = full_key.rpartition(":")
-        if namespace and namespace != project["name"]:
-            if isinstance(spec, dict) and set(spec) != {"value"}:
-                problems.append(f"{full_key}: a key of another namespace may only carry a value")
-            continue
-        if not isinstance(spec, dict):
-            continue
-        type_ = spec.get("type")
-        if type_ not in TYPES:
-            problems.append(f"{key}: unknown type {type_!r}")
-            continue
-        if type_ == "array" and "items" not in spec:
-            problems.append(f"{key}: an array needs items")
-        if "default" in spec and not _matches(spec["default"], type_, spec.get("items")):
-            problems.append(f"{key}: default {spec['default']!r} is not a {type_}")
-    return problems
-
-
-def _matches(value, type_, items=None) -> bool:
-    """The CLI's ValidateConfigValue: it also takes integers and booleans written as strings."""
-    if type_ == "integer":
-        if isinstance(value, str):
-            return value.lstrip("+-").isdigit()
-        return (isinstance(value, int) and not isinstance(value, bool)) or (
-            isinstance(value, float) and value.is_integer())
-    if type_ == "boolean":
-        return isinstance(value, bool) or value in ("true", "false")
-    if not isinstance(value, TYPES[type_]):
-        return False
-    if type_ == "array":
-        return items is not None and all(_matches(v, items["type"], items.get("items")) for v in value)
-    return True
-
-
-def stack_violations(project: dict, stack: dict) -> list[str]:
-    """The CLI's checks of a stack file against the declared keys (mergeConfig in pulumi/pulumi).
-
-    A key without default or value must be set, whether or not it is secret;
-    a declared secret must be stored encrypted; a set value must match the type.
-    """
-    problems = []
-    config = stack.get("config") or {}
-    for key, spec in project["config"].items():
-        full = f"{project['name']}:{key}"
-        if full not in config:
-            if "default" not in spec and "value" not in spec:
-                problems.append(f"{full}: required, not set")
-            continue
-        value = config[full]
-        secure = isinstance(value, dict) and set(value) == {"secure"}
-        if spec.get("secret") and not secure:
-            problems.append(f"{full}: must be set as a secret")
-            continue
-        if not secure and not _matches(value, spec["type"], spec.get("items")):
-            problems.append(f"{full}: value {value!r} is not a {spec['type']}")
-    return problems
+# The CLI's rules live in irsa.project_config (irsa check-config uses them too).
+cli_rule_violations = project_config.cli_rule_violations
+stack_violations = project_config.stack_violations
 
 
 def test_project_file_passes_pulumis_own_schema():

@@ -192,3 +192,117 @@ def test_github_token_is_read_as_a_secret_and_must_be_one():
         parse({"github:token": "ghp_example"})
     assert err.value.problems == [
         "github:token must be set as a secret: pulumi config set --secret github:token VALUE"]
+
+
+# --- messages that must name the one key at fault -----------------------------------------
+
+MORE_BAD = [
+    # A bad owner makes the issuer URL unusable: said once, under the owner, not again under
+    # every service account.
+    ({"irsa:githubOwner": "my org", **accounts({"namespace": "a", "name": "b"},
+                                                {"namespace": "a", "name": "c"})},
+     "irsa:githubOwner must be a GitHub user or organisation name"),
+    (accounts({"namespace": "a", "name": "b", "preset": {"name": "external-dns"}}),
+     "irsa:serviceAccounts[0].preset: external-dns needs hostedZoneIds"),
+    (accounts({"namespace": "a", "name": "b", "preset": "velero"}),
+     "irsa:serviceAccounts[0].preset must be an object"),
+    (accounts({"namespace": "a", "name": "b", "permissionsBoundary": "Boundary"}),
+     "irsa:serviceAccounts[0].permissionsBoundary must be an IAM managed policy ARN"),
+    (accounts({"namespace": "a", "name": "b", "path": "k8s"}),
+     "irsa:serviceAccounts[0].path must be / or start and end with /"),
+    (accounts({"namespace": "a", "name": "b", "path": "/k 8s/"}),
+     "irsa:serviceAccounts[0].path must be / or start and end with /"),
+    (accounts({"namespace": "a", "name": "b", "maxSessionDuration": 60}),
+     "irsa:serviceAccounts[0].maxSessionDuration must be between 3600 and 43200 seconds, got 60"),
+    (accounts({"namespace": "a", "name": "b", "maxSessionDuration": "long"}),
+     'irsa:serviceAccounts[0].maxSessionDuration must be a whole number, got "long"'),
+    (accounts({"namespace": "a", "name": "b", "description": "x" * 1001}),
+     "irsa:serviceAccounts[0].description must be at most 1000 characters"),
+    ({"irsa:tags": '{"aws:owner": "me"}'}, "irsa:tags key 'aws:owner': the aws: prefix is reserved"),
+    ({"irsa:tags": '{"team": "a|b"}'}, "irsa:tags value of 'team' must be at most 256"),
+    ({"irsa:tags": '{"team": 1}'}, "irsa:tags value of 'team' must be a string, got 1"),
+    ({"irsa:tags": '{"irsa/service-account": "x"}'}, "is set by the program itself"),
+    ({"irsa:tags": json.dumps({f"k{i}": "v" for i in range(50)})}, "irsa:tags may hold at most 48 tags"),
+    ({"irsa:tags": '["team"]'}, "irsa:tags must be an object"),
+]
+
+
+@pytest.mark.parametrize("extra, message", MORE_BAD, ids=[m[:50] for _, m in MORE_BAD])
+def test_each_new_problem_gets_exactly_one_message(extra, message):
+    with pytest.raises(settings.SettingsError) as err:
+        parse(extra)
+    assert len(err.value.problems) == 1, err.value.problems
+    assert message in err.value.problems[0]
+
+
+def test_audience_warning_for_sts_advises_dropping_it_from_the_api_audiences():
+    s = parse({"irsa:apiAudiences": '["https://kubernetes.default.svc", "sts.amazonaws.com"]'})
+    (warning,) = s.warnings
+    assert warning.endswith("Remove it from irsa:apiAudiences")
+    assert "such as sts.amazonaws.com" not in warning
+    other = parse({"irsa:audience": "my-aud", "irsa:apiAudiences": '["my-aud"]'})
+    assert other.warnings[0].endswith("Use a separate audience such as sts.amazonaws.com")
+
+
+def test_booleans_and_integers_follow_one_rule_at_the_top_level_and_in_service_accounts():
+    # The CLI's rule for typed keys: "true"/"false" and digits written as strings count.
+    # A hand-written stack file may quote them inside serviceAccounts too: same rule.
+    s = parse({"irsa:createRepository": "true", **accounts(
+        {"namespace": "a", "name": "b", "testPod": "true", "createNamespace": "false",
+         "maxSessionDuration": "7200"})})
+    assert s.issuer.create_repository is True
+    (account,) = s.service_accounts
+    assert (account.test_pod, account.create_namespace, account.max_session_duration) == (True, False, 7200)
+    for bad in ("yes", "True", 1):
+        with pytest.raises(settings.SettingsError):
+            parse({"irsa:createRepository": json.dumps(bad) if not isinstance(bad, str) else bad})
+        with pytest.raises(settings.SettingsError):
+            parse(accounts({"namespace": "a", "name": "b", "testPod": bad}))
+
+
+def test_role_options_and_preset_reach_the_service_account():
+    (account,) = parse(accounts({
+        "namespace": "kube-system", "name": "external-dns",
+        "preset": {"name": "external-dns", "hostedZoneIds": ["Z123"]},
+        "permissionsBoundary": "arn:aws:iam::111122223333:policy/Boundary", "path": "/k8s/",
+        "maxSessionDuration": 7200, "description": "ExternalDNS"})).service_accounts
+    assert account.preset.name == "external-dns" and account.has_permissions
+    assert account.preset.policy_name == "preset-external-dns"
+    assert (account.permissions_boundary, account.path, account.max_session_duration,
+            account.description) == ("arn:aws:iam::111122223333:policy/Boundary", "/k8s/", 7200,
+                                     "ExternalDNS")
+
+
+def test_encrypted_values_offline_are_checked_for_presence_only():
+    placeholder = {"irsa:sshPrivateKey": "[encrypted]"}
+    s = settings.parse({**REQUIRED, **placeholder}, {"irsa:sshPrivateKey"}, opaque_secrets=True)
+    assert s.host.ssh_private_key is not None
+    with pytest.raises(settings.SettingsError, match="must be a PEM or OpenSSH private key"):
+        settings.parse({**REQUIRED, **placeholder}, {"irsa:sshPrivateKey"})
+
+
+def _botocore_tag_rule(kind: str):
+    """IAM's tag rule from botocore's model, applied with the `regex` module (\\p{…} classes)."""
+    regex = pytest.importorskip("regex")
+    import botocore.session
+    shape = botocore.session.get_session().get_service_model("iam").shape_for(kind).metadata
+    pattern = regex.compile(shape["pattern"])
+    return lambda text: shape.get("min", 0) <= len(text) <= shape["max"] and bool(pattern.fullmatch(text))
+
+
+@pytest.mark.parametrize("text", ["team", "Kostenstelle", "コスト", "a b", "x" * 128, "x" * 129, "",
+                                  "a|b", "a,b", "a\tb", "über/owner=1+2@x:y.z_-", "x" * 256, "x" * 257])
+def test_tags_follow_iams_tag_patterns_from_botocore(text):
+    key_ok, value_ok = _botocore_tag_rule("tagKeyType"), _botocore_tag_rule("tagValueType")
+
+    def accepted(tags):
+        try:
+            parse({"irsa:tags": json.dumps(tags)})
+        except settings.SettingsError:
+            return False
+        return True
+
+    assert accepted({text: "v"}) == key_ok(text)
+    assert accepted({"k": text}) == value_ok(text)
+    parsed = parse({"irsa:tags": json.dumps({"team": "platform"})})
+    assert parsed.tags == {"team": "platform"}

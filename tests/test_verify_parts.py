@@ -20,7 +20,7 @@ from irsa.verify.aws import Aws
 from irsa.verify.broken import Broken
 from irsa.verify.chain import ALL_BEFORE, FAIL, OK, SKIP, Chain, Check, Inputs, exit_status, run
 from irsa.verify.checks import CLOCK_SKEW_SECONDS, check_token_lifetime
-from irsa.verify.command import UsageError, inputs_from
+from irsa.verify.command import UsageError, inputs_from, summary
 
 ISSUER = "https://127.0.0.1:8443/acme/oidc-issuer/refs/heads/main"
 PREFIX = "127.0.0.1:8443/acme/oidc-issuer/refs/heads/main"
@@ -255,6 +255,18 @@ def test_a_failure_skips_what_needs_it_and_nothing_else():
     assert results[1][2] == "skipped: needs a" and results[3][2] == "skipped: needs a, b"
 
 
+def test_summary_counts_each_check_once_and_says_what_each_count_means():
+    results = run(chain_with(RAW), [
+        Check("a", "", passes), Check("b", "", breaks), Check("c", "", passes, ("b",)),
+        Check("d", "", passes, ("b",)), Check("e", "", passes, wanted=lambda inputs: "not asked")])
+    assert summary(results) == (
+        "FAILED: b — 1 passed, 1 failed, 2 not run (a check they need failed); not asked: e")
+    clean = run(chain_with(RAW), [Check("a", "", passes),
+                                  Check("e", "", passes, wanted=lambda inputs: "not asked")])
+    assert summary(clean) == "1 of 2 checks passed, none failed; not asked: e"
+    assert summary(run(chain_with(RAW), [Check("a", "", passes)])) == "all 1 checks passed"
+
+
 def test_checks_not_asked_for_block_nothing():
     results = statuses([Check("a", "", passes, wanted=lambda inputs: "not asked"),
                         Check("b", "", passes, ("a",)), Check("c", "", passes, (ALL_BEFORE,))])
@@ -304,7 +316,8 @@ def test_flags_override_stack_outputs(tmp_path):
 
 @pytest.mark.parametrize("argv, stdin, message", [
     (["--service-account", "aws-cli", "--from-cluster"], json.dumps(OUTPUTS), "must be NAMESPACE/NAME"),
-    (["--service-account", "default/aws-cli", "--from-cluster"], "{}", "give --issuer-url"),
+    (["--service-account", "default/aws-cli", "--from-cluster"], '{"audience": "x"}',
+     r"^--stack-outputs standard input has no issuerUrl \(it has: audience\)"),
     (["--service-account", "default/x", "--from-cluster"], json.dumps(OUTPUTS),
      "it has: default/aws-cli"),
     (["--service-account", "default/aws-cli", "--from-cluster"], "not json", "not JSON"),

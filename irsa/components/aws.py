@@ -24,6 +24,8 @@ class OidcProviderArgs:
     client_ids: Sequence[str]
     thumbprints: Sequence[str] = (AUTO_THUMBPRINT,)
     depends_on: Sequence[pulumi.Resource] = ()
+    # irsa:tags
+    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 class OidcProvider(pulumi.ComponentResource):
@@ -46,6 +48,7 @@ class OidcProvider(pulumi.ComponentResource):
             url=args.issuer_url,
             client_id_lists=list(args.client_ids),
             thumbprint_lists=thumbprints,
+            tags=dict(args.tags) or None,
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
         )
         self.arn = provider.arn
@@ -83,6 +86,13 @@ class ServiceAccountRoleArgs:
     policy_arns: Sequence[str] = ()
     policy: Mapping[str, Any] | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    # Further inline policies by name, e.g. a preset's: {"preset-external-dns": DOCUMENT}.
+    inline_policies: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # Role options real accounts require (IAM CreateRole's inputs).
+    permissions_boundary: str | None = None
+    path: str | None = None
+    max_session_duration: int | None = None
+    description: str | None = None
     # The component's name in earlier versions, if different: an alias keeps
     # the stack's existing role and attachments instead of replacing them.
     former_name: str | None = None
@@ -127,7 +137,10 @@ class ServiceAccountRole(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{name}-role",
             name=args.role_name or iam_names.default_role_name(args.namespace, args.name),
-            description=iam_names.role_description(args.namespace, args.name),
+            description=args.description or iam_names.role_description(args.namespace, args.name),
+            permissions_boundary=args.permissions_boundary,
+            path=args.path,
+            max_session_duration=args.max_session_duration,
             assume_role_policy=pulumi.Output.all(args.issuer_url, args.audience, *previous_urls).apply(
                 lambda v: trust(*v)),
             tags={**iam_names.role_tags(args.namespace, args.name), **args.tags},
@@ -154,6 +167,16 @@ class ServiceAccountRole(pulumi.ComponentResource):
                     opts=child,
                 )
             )
+        for policy_name, document in args.inline_policies.items():
+            self.policies.append(
+                aws.iam.RolePolicy(
+                    f"{name}-{policy_name}",
+                    role=role.id,
+                    name=policy_name,
+                    policy=pulumi.Output.json_dumps(dict(document)),
+                    opts=child,
+                )
+            )
         arns = list(dict.fromkeys(args.policy_arns))
         last_segments = [arn.rsplit("/", 1)[-1] for arn in arns]
         for arn, last in zip(arns, last_segments, strict=True):
@@ -174,7 +197,7 @@ class ServiceAccountRole(pulumi.ComponentResource):
         if not self.policies:
             pulumi.log.warn(
                 f"the role for service account {account} has no permissions: set s3BucketPrefix, "
-                "policyArns or policy, or it can be assumed but do nothing",
+                "policyArns, policy or preset, or it can be assumed but do nothing",
                 resource=self,
             )
 

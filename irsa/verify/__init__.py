@@ -1,4 +1,4 @@
-"""``python -m irsa verify``: check the IRSA trust chain the way STS does.
+"""``irsa verify``: check the IRSA trust chain the way STS does.
 
 Modules: ``checks`` (one function per link, and the ``CHECKS`` order table),
 ``chain`` (inputs, findings, running the table), ``fetch`` (HTTPS as STS

@@ -1,6 +1,6 @@
 """The AWS clients ``verify`` uses, and AWS errors turned into plain words.
 
-boto3 is imported lazily so ``python -m irsa jwks`` works without it.
+boto3 is imported lazily so ``irsa jwks`` works without it.
 """
 
 from __future__ import annotations

@@ -94,7 +94,7 @@ def check_issuer(chain: Chain) -> str:
                      + _difference(published, issuer),
                      "the document was written for another issuer URL; STS requires the issuer "
                      "in it to equal the URL it fetched it under",
-                     f"publish the document for this URL (python -m irsa discovery {issuer}), "
+                     f"publish the document for this URL (irsa discovery {issuer}), "
                      "or use the URL it names everywhere (API server, IAM provider)")
     return f"issuer is {issuer}"
 
@@ -118,14 +118,14 @@ def check_jwks_keys(chain: Chain) -> str:
     if not isinstance(entries, list):
         raise Broken("the JWKS has no \"keys\" list",
                      "a JWKS is a JSON object whose \"keys\" lists the public keys",
-                     "publish the JWKS as python -m irsa jwks prints it", KEY_NOT_FOUND)
+                     "publish the JWKS as irsa jwks prints it", KEY_NOT_FOUND)
     usable = {k["kid"]: k for k in entries if isinstance(k, dict) and k.get("kty") == "RSA"
               and isinstance(k.get("kid"), str) and k.get("n") and k.get("e")}
     if not usable:
         raise Broken(f"none of the JWKS's {len(entries)} keys is an RSA key with a kid",
                      "STS finds the key by the token's kid; service-account tokens are RS256, "
                      "so it must be an RSA key",
-                     "publish the API server's public key(s) with python -m irsa jwks, which sets "
+                     "publish the API server's public key(s) with irsa jwks, which sets "
                      "the kid the API server uses", KEY_NOT_FOUND)
     chain.keys = usable
     return f"{len(usable)} RSA key(s): {', '.join(usable)}"
@@ -532,7 +532,7 @@ def _fetch_failure(err: fetch.FetchError, what: str) -> tuple[str, str]:
                 "those); for a private test CA pass --ca-bundle")
     if err.kind == "content":
         return (f"the {what} is not a JSON object",
-                "publish it exactly as python -m irsa prints it (jwks / discovery)")
+                "publish it exactly as irsa prints it (jwks / discovery)")
     return ("the host did not answer in time or failed; STS gives up after about 5 seconds",
             "check that the host is up and reachable from the internet")
 

@@ -1,4 +1,4 @@
-"""``python -m irsa verify``: its flags, where its inputs come from, and its report."""
+"""``irsa verify``: its flags, where its inputs come from, and its report."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ Checks, in order:
 
 EPILOG = """\
 example:
-  pulumi stack output --json | python -m irsa verify --stack-outputs - \\
+  pulumi stack output --json | irsa verify --stack-outputs - \\
       --service-account default/aws-cli --token-file token.jwt
   pulumi stack output --json --show-secrets | python -m irsa verify --stack-outputs - \
       --pod default/aws-cli-irsa-test
@@ -46,7 +46,7 @@ class UsageError(Exception):
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    """Add ``verify`` to the ``python -m irsa`` sub-commands."""
+    """Add ``verify`` to the ``irsa`` sub-commands."""
     verify = commands.add_parser(
         "verify", help="check the whole IRSA trust chain as STS does, and say what is wrong",
         description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -129,7 +129,13 @@ def inputs_from(args: argparse.Namespace, environ: Mapping[str, str], stdin: Tex
         raise UsageError(f"--service-account must be NAMESPACE/NAME, got {args.service_account!r}")
     issuer_url = args.issuer_url or outputs.get("issuerUrl")
     if not issuer_url:
-        raise UsageError("give --issuer-url or --stack-outputs with issuerUrl")
+        if args.stack_outputs:
+            source = "standard input" if args.stack_outputs == "-" else args.stack_outputs
+            raise UsageError(
+                f"--stack-outputs {source} has no issuerUrl (it has: "
+                f"{', '.join(sorted(outputs)) or 'nothing'}): give the irsa stack's "
+                "`pulumi stack output --json`, or --issuer-url")
+        raise UsageError("give --issuer-url, or --stack-outputs with the irsa stack's outputs")
     roles = outputs.get("serviceAccountRoles") or {}
     role_arn = args.role_arn or roles.get(args.service_account) or (pod.role_annotation if pod else None)
     if not role_arn and pod is None:  # with --pod, the pod-mutated check names the missing annotation
@@ -218,16 +224,27 @@ def render_text(inputs: Inputs, results: Sequence[Result]) -> str:
             lines.append(f"{indent}fix:   {result.fix}")
             if result.sts:
                 lines.append(f"{indent}STS answers: {result.sts}")
+    lines.append(summary(results))
+    return "\n".join(lines) + "\n"
+
+
+def summary(results: Sequence[Result]) -> str:
+    """The last line: every check counted once, each count saying what it means."""
     failed = [r.name for r in results if r.failed]
     passed = sum(r.status in (OK, WARN) for r in results)
-    not_asked = sum(r.status == SKIP and not r.message.startswith(SKIPPED) for r in results)
     warned = sum(r.status == WARN for r in results)
-    notes = [f"{not_asked} not asked"] * bool(not_asked) + [f"{warned} with warnings"] * bool(warned)
-    tail = f" ({', '.join(notes)})" if notes else ""
-    lines.append(f"FAILED: {', '.join(failed)}; {passed} passed, "
-                 f"{len(results) - passed - len(failed) - not_asked} skipped{tail}" if failed
-                 else f"all {passed} checks passed{tail}")
-    return "\n".join(lines) + "\n"
+    not_asked = [r.name for r in results if r.status == SKIP and not r.message.startswith(SKIPPED)]
+    not_run = sum(r.status == SKIP and r.message.startswith(SKIPPED) for r in results)
+    asked = f"; not asked: {', '.join(not_asked)}" if not_asked else ""
+    warnings = f" ({warned} with warnings)" if warned else ""
+    if not failed:
+        if not not_run and not not_asked:
+            return f"all {passed} checks passed{warnings}"
+        return f"{passed} of {len(results)} checks passed{warnings}, none failed{asked}"
+    parts = [f"{passed} passed", f"{len(failed)} failed"]
+    if not_run:
+        parts.append(f"{not_run} not run (a check they need failed)")
+    return f"FAILED: {', '.join(failed)} — {', '.join(parts)}{warnings}{asked}"
 
 
 def render_json(inputs: Inputs, results: Sequence[Result]) -> str:

@@ -1,0 +1,124 @@
+"""``irsa check-config``: stack files checked offline with the CLI's rules, then the settings'."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from conftest import ROOT
+
+BASE = {"aws:region": "eu-central-1", "irsa:githubOwner": "example-org",
+        "irsa:githubRepository": "oidc-issuer", "irsa:host": "node1.example.internal"}
+
+
+def irsa(*args, cwd=ROOT):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "irsa", *args], capture_output=True, text=True,
+                          env=env, cwd=cwd, timeout=60)
+
+
+class Project:
+    """A project directory with this repository's Pulumi.yaml and stack files written by a test."""
+
+    def __init__(self, path):
+        self.path = path
+        shutil.copy(ROOT / "Pulumi.yaml", path / "Pulumi.yaml")
+
+    def stack(self, name, config):
+        (self.path / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump({"config": config}))
+
+    def irsa(self, *args):
+        return irsa(*args, cwd=self.path)
+
+
+@pytest.fixture
+def project(tmp_path):
+    return Project(tmp_path)
+
+
+def test_the_projects_own_stack_files_pass():
+    result = irsa("check-config")
+    assert result.returncode == 0, result.stdout + result.stderr
+    stacks = sorted(p.name for p in ROOT.glob("Pulumi.*.yaml"))
+    assert result.stdout.splitlines() == [f"{name}: ok" for name in stacks]
+
+
+def test_cli_rules_come_first_and_stop_there_as_the_cli_would(project):
+    # irsa:hots is not reported: the CLI stops at its own errors, before the program runs.
+    project.stack("dev", {**{k: v for k, v in BASE.items() if k != "irsa:host"},
+                          "irsa:keyBits": "big", "irsa:hots": "x"})
+    result = project.irsa("check-config", "--stack", "dev")
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == ["Pulumi.dev.yaml: irsa:keyBits: value 'big' is not a integer",
+                                          "Pulumi.dev.yaml: irsa:host: required, not set"]
+
+
+def test_then_the_settings_rules_one_line_per_problem(project):
+    project.stack("dev", {**BASE, "irsa:hots": "x", "irsa:serviceAccounts": [
+        {"namespace": "default", "name": "aws_cli", "testPod": "true"}]})
+    result = project.irsa("check-config", "--stack", "dev")
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        "Pulumi.dev.yaml: irsa:hots is not a configuration key of this project (did you mean irsa:host?)",
+        "Pulumi.dev.yaml: irsa:serviceAccounts[0].name must be a DNS-1123 subdomain (lowercase letters, "
+        "digits, '-' and '.', at most 253), got 'aws_cli'"]
+
+
+def test_encrypted_values_count_as_set_secrets_and_plain_ones_are_refused(project):
+    secure = {"secure": "v1:AAAABBBBCCCC"}
+    project.stack("ok", {**BASE, "irsa:sshPrivateKey": secure, "irsa:kubeconfig": secure,
+                         "github:token": secure})
+    project.stack("plain", {**BASE, "irsa:sshPrivateKey": "not a key"})
+    result = project.irsa("check-config")
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        "Pulumi.ok.yaml: ok",
+        "Pulumi.plain.yaml: irsa:sshPrivateKey must be set as a secret: "
+        "pulumi config set --secret irsa:sshPrivateKey VALUE"]
+
+
+def test_warnings_are_shown_without_failing(project):
+    project.stack("dev", {**BASE, "irsa:apiAudiences": ["https://kubernetes.default.svc",
+                                                         "sts.amazonaws.com"]})
+    result = project.irsa("check-config")
+    assert result.returncode == 0
+    assert result.stdout.splitlines()[0].startswith("Pulumi.dev.yaml: warning: irsa:audience")
+    assert result.stdout.splitlines()[-1] == "Pulumi.dev.yaml: ok"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--stack", "nope"], "Pulumi.nope.yaml: no such file"),
+    (["--project-dir", "/nonexistent"], "/nonexistent/Pulumi.yaml: no such file"),
+])
+def test_usage_errors_exit_2(project, args, message):
+    result = project.irsa("check-config", *args)
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_a_qualified_stack_name_uses_its_last_part(project):
+    project.stack("prod", BASE)
+    result = project.irsa("check-config", "--stack", "my-org/irsa/prod")
+    assert (result.returncode, result.stdout) == (0, "Pulumi.prod.yaml: ok\n")
+
+
+def test_ci_checks_every_stack_file_after_installing_the_command():
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "test.yml").read_text())
+    runs = [s.get("run", "").strip() for job in workflow["jobs"].values() for s in job["steps"]]
+    # Without --stack, every Pulumi.<stack>.yaml is checked (test_the_projects_own_stack_files_pass).
+    assert ".venv/bin/irsa check-config" in runs
+    assert runs.index(".venv/bin/irsa check-config") > runs.index("bash .ci/run")
+
+
+def test_a_plain_key_set_as_a_secret_is_not_judged_but_said(project):
+    config = {**BASE, "irsa:host": {"secure": "v1:x"}, "irsa:sshPort": {"secure": "v1:y"}}
+    project.stack("dev", config)
+    result = project.irsa("check-config")
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.splitlines() == [
+        "Pulumi.dev.yaml: warning: irsa:host is encrypted: its value cannot be checked offline",
+        "Pulumi.dev.yaml: warning: irsa:sshPort is encrypted: its value cannot be checked offline",
+        "Pulumi.dev.yaml: ok"]
