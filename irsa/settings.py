@@ -21,7 +21,7 @@ from typing import Any
 from irsa import oidc, policies
 
 NAMESPACE = "irsa"
-DISTRIBUTIONS = ("microk8s",)
+DISTRIBUTIONS = ("microk8s", "k3s", "kubeadm")
 KEY_BITS = (2048, 3072, 4096)
 MAX_THUMBPRINTS = 5
 
