@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 from support.sshd import SshServer, SudoUsers, start_sshd
 
-from apiserver.distro_hosts import K3sHost, KubeadmHost
-from apiserver.distro_machine import DistroMachine
+from apiserver.distro_machine import DistroMachine, distro_machine
 from apiserver.fakehost import FakeHost
 from apiserver.harness import Key, Machine
 
@@ -61,8 +60,3 @@ def distro(request, ssh_server: SshServer, distro_key: Key, tmp_path: Path) -> D
     """A fresh fake k3s or kubeadm host for one test."""
     return distro_machine(request.param, ssh_server, distro_key, tmp_path)
 
-
-def distro_machine(name: str, server: SshServer, key: Key, base: Path, **layout) -> DistroMachine:
-    if name == "k3s":
-        return DistroMachine(server, K3sHost(base).create(key.private_pem, **layout))
-    return DistroMachine(server, KubeadmHost(base).create(key.private_pem, key.public_pem, **layout))

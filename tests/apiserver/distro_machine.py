@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 
 from support.sshd import SshServer
 
 from apiserver.distro_hosts import K3sHost, KubeadmHost
+from apiserver.harness import Key
 
 from irsa import apiserver
 
@@ -32,3 +34,10 @@ class DistroMachine:
 
     def revert(self, config: apiserver.HostConfig, user: str = "root") -> subprocess.CompletedProcess:
         return self.run("revert", config, user)
+
+
+def distro_machine(name: str, server: SshServer, key: Key, base: Path, **layout) -> DistroMachine:
+    """A fresh fake ``name`` host under ``base``; ``key`` is the distribution's own service-account key."""
+    if name == "k3s":
+        return DistroMachine(server, K3sHost(base).create(key.private_pem, **layout))
+    return DistroMachine(server, KubeadmHost(base).create(key.private_pem, key.public_pem, **layout))
