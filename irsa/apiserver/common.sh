@@ -204,13 +204,3 @@ irsa_main() {
     *) irsa_fail "usage: bash -s -- apply|revert, with this script on stdin" ;;
   esac
 }
-
-# Run "$@" about once a second until it succeeds, for at most $1 seconds.
-irsa_poll() {
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@"; do
-    [ "$SECONDS" -lt "$deadline" ] || return 1
-    sleep 1
-  done
-}

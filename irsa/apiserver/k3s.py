@@ -44,6 +44,8 @@ KUBECONFIG = f"{CONFIG_DIR}/k3s.yaml"
 MARK_CREATED_DIR = "# irsa created config.yaml.d: irsa revert removes it when it is empty."
 
 SHELL = Path(__file__).with_name("k3s.sh")
+# Shared by the distributions whose API server has no "wait until ready" command.
+POLL_SHELL = Path(__file__).with_name("poll.sh")
 
 HEADER = """\
 #!/usr/bin/env bash
@@ -76,6 +78,7 @@ def render(config: HostConfig) -> str:
             distribution,
             "",
             COMMON_SHELL.read_text(),
+            POLL_SHELL.read_text(),
             SHELL.read_text(),
             'irsa_main "$@" </dev/null',
             "",

@@ -40,6 +40,8 @@ MARK_ADDED = "# irsa:added (the next line; irsa revert removes it)"
 MARK_COMMENTED = "# irsa:commented (the next line; irsa revert uncomments it)"
 
 SHELL = Path(__file__).with_name("kubeadm.sh")
+# Shared by the distributions whose API server has no "wait until ready" command.
+POLL_SHELL = Path(__file__).with_name("poll.sh")
 
 HEADER = """\
 #!/usr/bin/env bash
@@ -74,6 +76,7 @@ def render(config: HostConfig) -> str:
             distribution,
             "",
             COMMON_SHELL.read_text(),
+            POLL_SHELL.read_text(),
             SHELL.read_text(),
             'irsa_main "$@" </dev/null',
             "",

@@ -45,6 +45,7 @@ RESTART_FAILS = "restart-fails"  # systemctl restart exits 1
 NOT_READY = "not-ready"  # the API server started by the next restart never gets ready
 TOKEN_ISS = "token-iss"  # tokens carry this iss instead of the first issuer
 TOKEN_KID = "token-kid"  # tokens carry this kid instead of the signing key's
+OLD_K3S = "old-k3s"  # k3s's GetArgs before repeated values and '-'/'+' names: the last value wins
 _NOT_READY_NOW = "not-ready-now"
 
 
@@ -123,17 +124,26 @@ def k3s_get_args(initial: dict[str, str], extra: list[str]) -> list[str]:
     return [f"--{arg}={value}" for arg in sorted(multi) for value in multi[arg]]
 
 
+def old_k3s_get_args(initial: dict[str, str], extra: list[str]) -> list[str]:
+    """GetArgs before k3s-io/k3s#5373 (2022): one value per flag, the last one wins, names kept as given."""
+    merged = dict(initial)
+    for unsplit in extra:
+        arg, sep, value = unsplit.removeprefix("--").partition("=")
+        merged[arg] = value if sep else "true"
+    return [f"--{arg}={merged[arg]}" for arg in sorted(merged)]
+
+
 def k3s_defaults() -> dict[str, str]:
     """The flags k3s passes itself (tests/fixtures/k3s/apiserver-defaults)."""
     pairs = [line.removeprefix("--").split("=", 1) for line in K3S_DEFAULTS_FIXTURE.read_text().splitlines() if line]
     return dict(pairs)
 
 
-def k3s_apiserver_args(root: Path) -> list[str]:
+def k3s_apiserver_args(root: Path, old: bool = False) -> list[str]:
     """kube-apiserver's arguments on the fake k3s host rooted at ``root``."""
     flags = k3s_config_flags(root / K3S_CONFIG.lstrip("/"))
     extra = [f.split("=", 1)[1] for f in flags if f.startswith("--kube-apiserver-arg=")]
-    return k3s_get_args(k3s_defaults(), extra)
+    return (old_k3s_get_args if old else k3s_get_args)(k3s_defaults(), extra)
 
 
 def kubeadm_apiserver_args(manifest_text: str) -> list[str]:
@@ -419,7 +429,7 @@ class _K3sStub(_Stub):
         if self.flag(RESTART_FAILS) is not None:
             print('Job for k3s.service failed because the control process exited with error code.', file=sys.stderr)
             return 1
-        self.start(k3s_apiserver_args(self.root))
+        self.start(k3s_apiserver_args(self.root, old=self.flag(OLD_K3S) is not None))
         return 0
 
     def k3s(self, args: list[str]) -> int:

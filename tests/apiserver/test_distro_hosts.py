@@ -15,6 +15,7 @@ from apiserver.distro_hosts import (
     K3S_CONFIG_FIXTURE,
     KUBEADM_MANIFEST_FIXTURE,
     NOT_READY,
+    OLD_K3S,
     RESTART_FAILS,
     TOKEN_ISS,
     TOKEN_KID,
@@ -197,6 +198,20 @@ def test_k3s_failed_restart_on_first_apply_leaves_the_host_as_it_was(ssh_server,
     assert "systemctl restart k3s failed" in err and "rolled back" in err
     assert without_key_dir(machine.host.tree()) == without_key_dir(before)
     assert not list(machine.host.path("/opt/k8s").iterdir())
+
+
+def test_k3s_too_old_for_prepended_flags_is_rolled_back(ssh_server, distro_key, tmp_path, keys):
+    # A GetArgs without '-'/'+' names passes --service-account-issuer- on; kube-apiserver refuses it.
+    machine = distro_machine("k3s", ssh_server, distro_key, tmp_path)
+    before = machine.host.tree()
+    machine.host.misbehave(OLD_K3S)
+
+    err = failed(machine.apply(host_config([keys[0]])))
+
+    assert "did not become ready within 2s" in err and "rolled back" in err
+    assert f"{machine.host.drop_in} was removed" in err
+    assert without_key_dir(machine.host.tree()) == without_key_dir(before)
+    assert machine.host.running().issuers == ["https://kubernetes.default.svc.cluster.local"]
 
 
 @pytest.mark.parametrize(
