@@ -367,11 +367,15 @@ class _Stub:
         if (self.state / NOT_READY).exists():
             (self.state / NOT_READY).rename(self.state / _NOT_READY_NOW)
 
+    def resolve_in_apiserver(self, host_path: str) -> Path:
+        """A path as the API server process sees it (k3s: in-process, the whole host)."""
+        return self.resolve(host_path)
+
     def problem(self) -> str | None:
         args = self.running_args()
         if args is None:
             return "no kube-apiserver is running"
-        return apiserver_problem(args, self.resolve)
+        return apiserver_problem(args, self.resolve_in_apiserver)
 
     def ready(self) -> bool:
         return self.problem() is None and self.flag(_NOT_READY_NOW) is None
@@ -406,7 +410,7 @@ class _Stub:
             return 1
         audience = args[args.index("--audience") + 1]
         flags = service_account_flags(self.running_args())
-        pem = self.resolve(flags.signing_key_file).read_bytes()
+        pem = self.resolve_in_apiserver(flags.signing_key_file).read_bytes()
         now = int(time.time())
         claims = {
             "aud": [audience],
@@ -464,8 +468,18 @@ class _KubeletStub(_Stub):
             return
         self.start(args)
         # A kube-apiserver that exits at once leaves no running container.
-        problem = apiserver_problem(args, self.resolve)
+        problem = apiserver_problem(args, self.resolve_in_apiserver)
         (self.state / "container").write_text("" if problem else f"c{generation}")
+
+    def resolve_in_apiserver(self, host_path: str) -> Path:
+        """A path inside the kube-apiserver container: only its hostPath volume mounts are there."""
+        pod = json.loads((self.state / "running-spec").read_text())["spec"]
+        volumes = {v["name"]: v["hostPath"]["path"] for v in pod.get("volumes", []) if "hostPath" in v}
+        for mount in pod["containers"][0].get("volumeMounts", []):
+            inside = mount["mountPath"].rstrip("/")
+            if mount["name"] in volumes and (host_path == inside or host_path.startswith(inside + "/")):
+                return self.resolve(volumes[mount["name"]] + host_path[len(inside):])
+        return self.state / "not-mounted-in-the-container" / host_path.lstrip("/")
 
     def crictl(self, args: list[str]) -> int:
         self.sync()

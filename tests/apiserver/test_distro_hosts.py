@@ -115,7 +115,14 @@ def test_kubeadm_manifest_stays_a_valid_pod_and_backups_stay_out_of_the_manifest
     original = yaml.safe_load(KUBEADM_MANIFEST_FIXTURE.read_text())
     command = pod["spec"]["containers"][0].pop("command")
     original_command = original["spec"]["containers"][0].pop("command")
-    assert pod == original, "only the command list changes"
+    # kube-apiserver runs in a container: irsa's key folder is mounted into it, read-only.
+    mounts = pod["spec"]["containers"][0].pop("volumeMounts")
+    volumes = pod["spec"].pop("volumes")
+    assert mounts == [{"mountPath": "/opt/k8s", "name": "irsa-keys", "readOnly": True},
+                      *original["spec"]["containers"][0].pop("volumeMounts")]
+    assert volumes == [{"hostPath": {"path": "/opt/k8s", "type": "DirectoryOrCreate"}, "name": "irsa-keys"},
+                       *original["spec"].pop("volumes")]
+    assert pod == original, "nothing else changes"
     assert [a for a in command if a not in original_command] == [
         f"--service-account-issuer={ISSUER}",
         f"--service-account-key-file={public_key_path(keys[0])}",
@@ -398,6 +405,17 @@ def test_kubeadm_audiences_already_set_are_kept(ssh_server, distro_key, tmp_path
     ]
     succeeded(machine.revert(host_config([keys[0]])))
     assert machine.host.manifest.read_text() == original
+
+
+def test_kubeadm_key_dir_already_mounted_gets_no_second_mount(ssh_server, distro_key, tmp_path, keys):
+    machine = distro_machine("kubeadm", ssh_server, distro_key, tmp_path)
+
+    succeeded(machine.apply(host_config([keys[0]], key_dir="/etc/kubernetes/pki/irsa")))
+
+    pod = yaml.safe_load(machine.host.manifest.read_text())
+    assert "irsa-keys" not in machine.host.manifest.read_text()
+    assert pod["spec"]["volumes"] == yaml.safe_load(KUBEADM_MANIFEST_FIXTURE.read_text())["spec"]["volumes"]
+    assert machine.host.running().signing_key_file == f"/etc/kubernetes/pki/irsa/irsa-sa-{keys[0].kid}.key"
 
 
 def test_kubeadm_manifest_without_an_issuer_is_left_alone(ssh_server, distro_key, tmp_path, keys):

@@ -286,12 +286,17 @@ kubeadm_strip_marked() {
 # or else its issuers, the default) so that tokens pods hold stay valid. A line
 # that already names irsa's issuer or one of its key files (a host set up by
 # hand) is commented too: kube-apiserver refuses an issuer given twice.
+# kube-apiserver runs in a container that sees only the host folders mounted
+# into it: unless irsa:keyDir is inside one (kubeadm mounts /etc/kubernetes/pki
+# at the same path), irsa adds a read-only hostPath volume for it.
+# Exit 3: no issuer line; exit 4: no volumeMounts or volumes list to add to.
 kubeadm_add_marked() {
   local kid keys=""
   for kid in "${IRSA_KEY_IDS[@]}"; do keys+="$(irsa_public_key_path "$kid")"$'\n'; done
   KUBEADM_KEYS=$keys KUBEADM_SIGNING=$(irsa_signing_key_path) \
     awk -v added="$KUBEADM_MARK_ADDED" -v commented="$KUBEADM_MARK_COMMENTED" \
-    -v issuer="$IRSA_ISSUER" -v irsa_audiences="$IRSA_API_AUDIENCES" '
+    -v issuer="$IRSA_ISSUER" -v irsa_audiences="$IRSA_API_AUDIENCES" -v key_dir="$IRSA_KEY_DIR" '
+    function bare(line) { sub(/^[ \t]+/, "", line); return line }
     function flag(line) {
       sub(/^[ \t]+/, "", line)
       if (line !~ /^- --/) return ""
@@ -320,10 +325,35 @@ kubeadm_add_marked() {
       f = flag($0)
       if (f == "--api-audiences") { had_audiences = 1; before = add(before, value($0)) }
       if (f == "--service-account-issuer" && value($0) != issuer) issuers = add(issuers, value($0))
+      line = bare($0)
+      sub(/^- /, "", line)
+      if (line ~ /^mountPath: /) {
+        path = substr(line, 12)
+        if (path == key_dir || path == "/" || index(key_dir, path "/") == 1) mounted = 1
+      }
       next
     }
     FNR == 1 { audiences = add(irsa_audiences, had_audiences ? before : issuers) }
     { f = flag($0); v = value($0) }
+    pending == "mount" {
+      at = indent($0)
+      mark(at, "- mountPath: " key_dir)
+      mark(at, "  name: irsa-keys")
+      mark(at, "  readOnly: true")
+      pending = ""
+      mount_added = 1
+    }
+    pending == "volume" {
+      at = indent($0)
+      mark(at, "- hostPath:")
+      mark(at, "    path: " key_dir)
+      mark(at, "    type: DirectoryOrCreate")
+      mark(at, "  name: irsa-keys")
+      pending = ""
+      volume_added = 1
+    }
+    !mounted && !mount_added && bare($0) == "volumeMounts:" { print; pending = "mount"; next }
+    !mounted && !volume_added && bare($0) == "volumes:" { print; pending = "volume"; next }
     !inserted && f == "--service-account-issuer" {
       at = indent($0)
       mark(at, "- --service-account-issuer=" issuer)
@@ -339,7 +369,10 @@ kubeadm_add_marked() {
       next
     }
     { print }
-    END { if (!inserted) exit 3 }' "$1" "$1"
+    END {
+      if (!inserted) exit 3
+      if (!mounted && !(mount_added && volume_added)) exit 4
+    }' "$1" "$1"
 }
 
 # The key files that irsa's lines in manifest $1 name, as the API server sees them.
@@ -417,7 +450,7 @@ kubeadm_remove_stale_keys() { # $1 previous manifest, $2 current manifest
 }
 
 irsa_apply() {
-  local manifest pristine previous clean desired before="" wrote=false
+  local manifest pristine previous clean desired before="" wrote=false rc=0
   manifest=$(irsa_host_path "$KUBEADM_MANIFEST")
   pristine=$(irsa_host_path "$KUBEADM_PRISTINE")
   previous=$(irsa_host_path "$KUBEADM_PREVIOUS")
@@ -427,8 +460,12 @@ irsa_apply() {
   clean=$IRSA_TEMP
   irsa_temp_next_to "$manifest"
   desired=$IRSA_TEMP
-  kubeadm_add_marked "$clean" >"$desired" ||
-    irsa_fail "$manifest has no '- --service-account-issuer=…' line in its command: not a manifest kubeadm wrote; nothing was changed"
+  kubeadm_add_marked "$clean" >"$desired" || rc=$?
+  case $rc in
+    0) ;;
+    4) irsa_fail "$manifest has no volumeMounts and volumes lists to mount $IRSA_KEY_DIR into kube-apiserver: not a manifest kubeadm wrote; nothing was changed" ;;
+    *) irsa_fail "$manifest has no '- --service-account-issuer=…' line in its command: not a manifest kubeadm wrote; nothing was changed" ;;
+  esac
   irsa_match_final_newline "$manifest" "$desired"
   if cmp -s -- "$desired" "$manifest"; then
     irsa_log "$manifest already carries these flags: not written"
