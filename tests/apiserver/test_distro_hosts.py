@@ -438,3 +438,19 @@ def test_self_check_uses_the_distributions_own_client(distro, keys):
         assert ["kubectl", *token_request] in distro.host.calls("k3s")
     else:
         assert ["--kubeconfig", kubeadm.KUBECONFIG, *token_request] in distro.host.calls("kubectl")
+
+
+def test_docs_rollback_by_hand_of_kubeadm_lines_undoes_an_apply(ssh_server, distro_key, tmp_path, keys):
+    import re
+    import subprocess
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "distributions.md").read_text()
+    program = re.search(r"sudo awk '(.*?)' kube-apiserver.yaml", docs, re.S)
+    assert program, "docs/distributions.md shows how to remove irsa's lines from the manifest by hand"
+    machine = distro_machine("kubeadm", ssh_server, distro_key, tmp_path)
+    succeeded(machine.apply(host_config([keys[0]])))
+
+    by_hand = subprocess.run(["awk", program.group(1), str(machine.host.manifest)], capture_output=True, check=True)
+
+    assert by_hand.stdout == KUBEADM_MANIFEST_FIXTURE.read_bytes()
