@@ -22,9 +22,11 @@ Why a drop-in and how its lines combine with k3s's own flags (k3s-io/k3s):
   value *before* k3s's (or the earlier user values), one ending in ``+`` after.
   irsa's issuer and public keys use ``-`` (ours signs, the previous issuer and
   keys stay accepted), the audiences use ``+`` (tokens pods hold stay valid),
-  the signing key replaces k3s's. A k3s without this (older than v1.24) refuses
-  the unknown flag ``--service-account-issuer-``; the API server then does not
-  come back and the change is rolled back.
+  the signing key replaces k3s's. A k3s whose GetArgs lacks this passes the
+  unknown flag ``--service-account-issuer-`` to kube-apiserver, which refuses
+  it; the API server then does not come back and the change is rolled back.
+- The 'accept' phase (``irsa_accept``) uses ``+`` for the issuer and keys and
+  no signing key: accepted, not signing (several servers, see docs/distributions.md).
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ MARK_CREATED_DIR = "# irsa created config.yaml.d: irsa revert removes it when it
 SHELL = Path(__file__).with_name("k3s.sh")
 # Shared by the distributions whose API server has no "wait until ready" command.
 POLL_SHELL = Path(__file__).with_name("poll.sh")
+# The 'accept' phase: irsa's issuer and keys accepted, the signer unchanged (irsa_accept).
+SIGNER_SHELL = Path(__file__).with_name("signer.sh")
 
 HEADER = """\
 #!/usr/bin/env bash
@@ -79,6 +83,7 @@ def render(config: HostConfig) -> str:
             "",
             COMMON_SHELL.read_text(),
             POLL_SHELL.read_text(),
+            SIGNER_SHELL.read_text(),
             SHELL.read_text(),
             'irsa_main "$@" </dev/null',
             "",

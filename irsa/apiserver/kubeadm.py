@@ -18,8 +18,12 @@ Facts it relies on (kubernetes/kubernetes):
 - The kubelet replaces the static pod when the file changes; there is no
   service to restart. irsa waits for a running ``kube-apiserver`` container
   with a new id (``crictl ps``) that answers ``/readyz``.
+- kube-apiserver runs in a container: irsa:keyDir is mounted into it (a
+  read-only hostPath volume) unless a kubeadm mount already holds it.
 - ``kubeadm upgrade`` regenerates the manifest from the ``kubeadm-config``
   ClusterConfiguration: see docs/distributions.md for the way that survives it.
+- The 'accept' phase (``irsa_accept``) puts irsa's issuer after the first one
+  and keeps the signing key: accepted, not signing.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ MARK_COMMENTED = "# irsa:commented (the next line; irsa revert uncomments it)"
 SHELL = Path(__file__).with_name("kubeadm.sh")
 # Shared by the distributions whose API server has no "wait until ready" command.
 POLL_SHELL = Path(__file__).with_name("poll.sh")
+# The 'accept' phase: irsa's issuer and keys accepted, the signer unchanged (irsa_accept).
+SIGNER_SHELL = Path(__file__).with_name("signer.sh")
 
 HEADER = """\
 #!/usr/bin/env bash
@@ -77,6 +83,7 @@ def render(config: HostConfig) -> str:
             "",
             COMMON_SHELL.read_text(),
             POLL_SHELL.read_text(),
+            SIGNER_SHELL.read_text(),
             SHELL.read_text(),
             'irsa_main "$@" </dev/null',
             "",

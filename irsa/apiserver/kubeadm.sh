@@ -41,13 +41,15 @@ kubeadm_strip_marked() {
 # kube-apiserver runs in a container that sees only the host folders mounted
 # into it: unless irsa:keyDir is inside one (kubeadm mounts /etc/kubernetes/pki
 # at the same path), irsa adds a read-only hostPath volume for it.
+# $2 accept: irsa's issuer goes after the first other issuer and the signing
+# key stays as it is, so irsa's issuer and keys are accepted, not used to sign.
 # Exit 3: no issuer line; exit 4: no volumeMounts or volumes list to add to.
 kubeadm_add_marked() {
   local kid keys=""
   for kid in "${IRSA_KEY_IDS[@]}"; do keys+="$(irsa_public_key_path "$kid")"$'\n'; done
   KUBEADM_KEYS=$keys KUBEADM_SIGNING=$(irsa_signing_key_path) \
     awk -v added="$KUBEADM_MARK_ADDED" -v commented="$KUBEADM_MARK_COMMENTED" \
-    -v issuer="$IRSA_ISSUER" -v irsa_audiences="$IRSA_API_AUDIENCES" -v key_dir="$IRSA_KEY_DIR" '
+    -v issuer="$IRSA_ISSUER" -v irsa_audiences="$IRSA_API_AUDIENCES" -v key_dir="$IRSA_KEY_DIR" -v phase="${2:-apply}" '
     function bare(line) { sub(/^[ \t]+/, "", line); return line }
     function flag(line) {
       sub(/^[ \t]+/, "", line)
@@ -106,21 +108,22 @@ kubeadm_add_marked() {
     }
     !mounted && !mount_added && bare($0) == "volumeMounts:" { print; pending = "mount"; next }
     !mounted && !volume_added && bare($0) == "volumes:" { print; pending = "volume"; next }
-    !inserted && f == "--service-account-issuer" {
-      at = indent($0)
+    function block(at) {
       mark(at, "- --service-account-issuer=" issuer)
       for (i = 1; i <= nkeys; i++) mark(at, "- --service-account-key-file=" keys[i])
-      mark(at, "- --service-account-signing-key-file=" ENVIRON["KUBEADM_SIGNING"])
+      if (phase != "accept") mark(at, "- --service-account-signing-key-file=" ENVIRON["KUBEADM_SIGNING"])
       mark(at, "- --api-audiences=" audiences)
       inserted = 1
     }
-    f == "--service-account-signing-key-file" || f == "--api-audiences" ||
+    phase != "accept" && !inserted && f == "--service-account-issuer" { block(indent($0)) }
+    (f == "--service-account-signing-key-file" && phase != "accept") || f == "--api-audiences" ||
     (f == "--service-account-issuer" && v == issuer) || (f == "--service-account-key-file" && v in ours) {
       print indent($0) commented
       print "#" $0
       next
     }
     { print }
+    phase == "accept" && !inserted && f == "--service-account-issuer" { block(indent($0)) }
     END {
       if (!inserted) exit 3
       if (!mounted && !(mount_added && volume_added)) exit 4
@@ -201,18 +204,25 @@ kubeadm_remove_stale_keys() { # $1 previous manifest, $2 current manifest
   done < <(kubeadm_marked_key_paths "$1")
 }
 
-irsa_apply() {
-  local manifest pristine previous clean desired before="" wrote=false rc=0
+# apply: irsa's issuer and key sign. accept: they are only accepted (a first
+# phase when several control-plane nodes must all accept before any signs).
+kubeadm_change() { # $1: apply or accept
+  local phase=$1 manifest pristine previous clean desired before="" wrote=false rc=0
   manifest=$(irsa_host_path "$KUBEADM_MANIFEST")
   pristine=$(irsa_host_path "$KUBEADM_PRISTINE")
   previous=$(irsa_host_path "$KUBEADM_PREVIOUS")
   kubeadm_preflight "$manifest"
-  irsa_install_keys
+  if [ "$phase" = accept ]; then
+    irsa_note_signer
+    irsa_install_public_keys
+  else
+    irsa_install_keys
+  fi
   kubeadm_filtered_copy kubeadm_strip_marked "$manifest"
   clean=$IRSA_TEMP
   irsa_temp_next_to "$manifest"
   desired=$IRSA_TEMP
-  kubeadm_add_marked "$clean" >"$desired" || rc=$?
+  kubeadm_add_marked "$clean" "$phase" >"$desired" || rc=$?
   case $rc in
     0) ;;
     4) irsa_fail "$manifest has no volumeMounts and volumes lists to mount $IRSA_KEY_DIR into kube-apiserver: not a manifest kubeadm wrote; nothing was changed" ;;
@@ -239,15 +249,26 @@ irsa_apply() {
     else
       irsa_log "nothing changed on this host: no restart"
     fi
-    irsa_self_check || irsa_fail "$IRSA_PROBLEM"
+    kubeadm_check "$phase" || irsa_fail "$IRSA_PROBLEM"
   else
     kubeadm_wait "$before" || kubeadm_roll_back "$manifest" "$previous" "$wrote" "$before"
-    irsa_self_check || kubeadm_roll_back "$manifest" "$previous" "$wrote" "$before"
+    kubeadm_check "$phase" || kubeadm_roll_back "$manifest" "$previous" "$wrote" "$before"
     kubeadm_remove_stale_keys "$previous" "$manifest"
-    if [ "$IRSA_RESTART_WORKLOADS" = true ]; then irsa_restart_workloads; fi
+    if [ "$IRSA_RESTART_WORKLOADS" = true ] && [ "$phase" = apply ]; then irsa_restart_workloads; fi
   fi
-  irsa_log "done: kube-apiserver signs service-account tokens for $IRSA_ISSUER"
+  if [ "$phase" = accept ]; then
+    irsa_log "done: kube-apiserver accepts tokens from $IRSA_ISSUER; its signer is unchanged"
+  else
+    irsa_log "done: kube-apiserver signs service-account tokens for $IRSA_ISSUER"
+  fi
 }
+
+kubeadm_check() { # $1: the phase
+  if [ "$1" = accept ]; then irsa_signer_check; else irsa_self_check; fi
+}
+
+irsa_apply() { kubeadm_change apply; }
+irsa_accept() { kubeadm_change accept; }
 
 irsa_revert() {
   local manifest previous clean why before

@@ -43,7 +43,7 @@ WORKLOADS = "default Deployment web\nkube-system DaemonSet coredns\n"
 # Files in the state directory that make the stubs misbehave.
 RESTART_FAILS = "restart-fails"  # systemctl restart exits 1
 NOT_READY = "not-ready"  # the API server started by the next restart never gets ready
-TOKEN_ISS = "token-iss"  # tokens carry this iss instead of the first issuer
+TOKEN_ISS = "token-iss"  # tokens carry this iss instead of the first issuer (token-iss-after-restart: from the next restart on)
 TOKEN_KID = "token-kid"  # tokens carry this kid instead of the signing key's
 OLD_K3S = "old-k3s"  # k3s's GetArgs before repeated values and '-'/'+' names: the last value wins
 _NOT_READY_NOW = "not-ready-now"
@@ -363,6 +363,8 @@ class _Stub:
     def start(self, args: list[str]) -> None:
         """A new kube-apiserver process with ``args``; NOT_READY applies to this one only."""
         (self.state / "running-args").write_text(json.dumps(args))
+        if (self.state / (TOKEN_ISS + "-after-restart")).exists():
+            (self.state / (TOKEN_ISS + "-after-restart")).rename(self.state / TOKEN_ISS)
         (self.state / _NOT_READY_NOW).unlink(missing_ok=True)
         if (self.state / NOT_READY).exists():
             (self.state / NOT_READY).rename(self.state / _NOT_READY_NOW)

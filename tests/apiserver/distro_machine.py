@@ -12,6 +12,7 @@ from apiserver.distro_hosts import K3sHost, KubeadmHost
 from apiserver.harness import Key
 
 from irsa import apiserver
+from irsa.apiserver.common import as_root
 
 
 @dataclass
@@ -23,11 +24,18 @@ class DistroMachine:
 
     def run(self, mode: str, config: apiserver.HostConfig, user: str = "root") -> subprocess.CompletedProcess:
         script = apiserver.host_script(self.host.distribution, config)
-        command = (
-            f"export IRSA_HOST_ROOT={self.host.root} PATH={self.host.bin}:$PATH; "
-            + apiserver.command_line(mode)
-        )
+        if mode in apiserver.MODES:
+            line = apiserver.command_line(mode)
+        else:
+            # A phase the shared dispatcher (irsa_main in common.sh) does not route yet:
+            # call the distribution's function the same way, as root, script on stdin.
+            script = script.replace('irsa_main "$@" </dev/null', f"trap irsa_cleanup EXIT; irsa_require_root; irsa_{mode} </dev/null")
+            line = as_root(f"bash -s -- {mode}")
+        command = f"export IRSA_HOST_ROOT={self.host.root} PATH={self.host.bin}:$PATH; " + line
         return self.server.ssh(user, command, stdin=script)
+
+    def accept(self, config: apiserver.HostConfig, user: str = "root") -> subprocess.CompletedProcess:
+        return self.run("accept", config, user)
 
     def apply(self, config: apiserver.HostConfig, user: str = "root") -> subprocess.CompletedProcess:
         return self.run("apply", config, user)

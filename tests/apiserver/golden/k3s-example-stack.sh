@@ -244,6 +244,58 @@ irsa_poll() {
   done
 }
 
+# --- who signs new tokens, for the 'accept' phase (irsa/apiserver/signer.sh) ---
+# 'accept' makes the API server accept irsa's issuer and keys without signing
+# with them: a fresh token's issuer and key id must be the same after the
+# change as before it.
+
+# Prints "ISS KID" of a fresh token. The token itself is never printed.
+irsa_current_signer() {
+  local token header rest claims
+  token=$(irsa_issue_token "$IRSA_AUDIENCE" 2>/dev/null) || return 1
+  header=$(irsa_b64url_decode "${token%%.*}" 2>/dev/null || true)
+  rest=${token#*.}
+  claims=$(irsa_b64url_decode "${rest%%.*}" 2>/dev/null || true)
+  printf '%s %s' "$(irsa_json_string "$claims" iss)" "$(irsa_json_string "$header" kid)"
+}
+
+# Sets IRSA_SIGNER_BEFORE, or stops: 'accept' needs an API server that answers.
+irsa_note_signer() {
+  IRSA_SIGNER_BEFORE=$(irsa_current_signer) ||
+    irsa_fail "the API server gave no token before the change: 'accept' needs a running API server; nothing was changed"
+  irsa_log "signer before the change: iss ${IRSA_SIGNER_BEFORE% *} kid ${IRSA_SIGNER_BEFORE#* }"
+}
+
+# After the change: the same issuer and key still sign. Sets IRSA_PROBLEM when not.
+irsa_signer_check() {
+  local now
+  irsa_log "self-check: asking the API server for a token with audience $IRSA_AUDIENCE"
+  if ! now=$(irsa_current_signer); then
+    IRSA_PROBLEM="self-check failed: the API server gave no token"
+    return 1
+  fi
+  if [ "$now" != "$IRSA_SIGNER_BEFORE" ]; then
+    IRSA_PROBLEM="self-check failed: new tokens carry iss '${now% *}' and kid '${now#* }'; 'accept' must leave iss '${IRSA_SIGNER_BEFORE% *}' and kid '${IRSA_SIGNER_BEFORE#* }' signing"
+    return 1
+  fi
+  irsa_log "self-check passed: new tokens still carry iss ${now% *} and kid ${now#* }"
+}
+
+# Only the public keys: in 'accept' the host verifies with them and signs with nothing of irsa's.
+irsa_install_public_keys() {
+  local dir path i
+  dir=$(irsa_host_path "$IRSA_KEY_DIR")
+  if [ ! -d "$dir" ]; then
+    mkdir -p -m 0755 -- "$dir"
+    irsa_log "created $dir"
+  fi
+  for i in "${!IRSA_KEY_IDS[@]}"; do
+    path=$(irsa_host_path "$(irsa_public_key_path "${IRSA_KEY_IDS[$i]}")")
+    irsa_install_file "$path" 0644 < <(printf '%s' "${IRSA_PUBLIC_KEYS[$i]}")
+    irsa_report_file "$path" "verification key, 0644"
+  done
+}
+
 # --- k3s: one drop-in file of irsa's own in config.yaml.d (irsa/apiserver/k3s.sh) ---
 # k3s reads config.yaml, then config.yaml.d/*.yaml and *.yml in lexical order; a
 # key ending in '+' appends to the list the earlier files built (k3s
@@ -287,21 +339,31 @@ k3s_refuse_our_issuer_elsewhere() { # $1 config dir, $2 irsa's drop-in
   done < <(k3s_user_files "$1" "$2")
 }
 
-# The drop-in irsa wants, from irsa's inputs. $1: whether irsa created config.yaml.d.
+# The drop-in irsa wants, from irsa's inputs. $1: whether irsa created
+# config.yaml.d; $2: the phase, apply or accept.
 # A flag name ending in '-' goes before k3s's own value (or the user's), one
-# ending in '+' after it (k3s GetArgs): irsa's issuer signs, the previous issuer,
-# keys and audiences stay accepted; irsa's signing key replaces k3s's.
+# ending in '+' after it (k3s GetArgs). apply: irsa's issuer signs, the
+# previous issuer, keys and audiences stay accepted; irsa's signing key replaces
+# k3s's. accept: irsa's issuer and keys come after, accepted only; k3s's (or the
+# user's) issuer and signing key go on signing.
 k3s_drop_in_text() {
-  local i
+  local i position=-
+  [ "$2" = accept ] && position=+
   printf '%s\n' "# Written by irsa (IAM Roles for Service Accounts); irsa revert deletes this file."
   if [ "$1" = true ]; then printf '%s\n' "$K3S_MARK_CREATED_DIR"; fi
   printf '%s\n' "kube-apiserver-arg+:"
-  printf -- '- "service-account-issuer-=%s"\n' "$IRSA_ISSUER"
-  # Each '-' value goes first, so the last one written is the first key file.
-  for ((i = ${#IRSA_KEY_IDS[@]} - 1; i >= 0; i--)); do
-    printf -- '- "service-account-key-file-=%s"\n' "$(irsa_public_key_path "${IRSA_KEY_IDS[$i]}")"
-  done
-  printf -- '- "service-account-signing-key-file=%s"\n' "$(irsa_signing_key_path)"
+  printf -- '- "service-account-issuer%s=%s"\n' "$position" "$IRSA_ISSUER"
+  if [ "$2" = accept ]; then
+    for i in "${!IRSA_KEY_IDS[@]}"; do
+      printf -- '- "service-account-key-file+=%s"\n' "$(irsa_public_key_path "${IRSA_KEY_IDS[$i]}")"
+    done
+  else
+    # Each '-' value goes first, so the last one written is the first key file.
+    for ((i = ${#IRSA_KEY_IDS[@]} - 1; i >= 0; i--)); do
+      printf -- '- "service-account-key-file-=%s"\n' "$(irsa_public_key_path "${IRSA_KEY_IDS[$i]}")"
+    done
+    printf -- '- "service-account-signing-key-file=%s"\n' "$(irsa_signing_key_path)"
+  fi
   printf -- '- "api-audiences+=%s"\n' "$IRSA_API_AUDIENCES"
 }
 
@@ -368,13 +430,16 @@ k3s_remove_stale_keys() { # $1 previous drop-in, $2 current drop-in
   done < <(k3s_named_key_paths "$1")
 }
 
-irsa_apply() {
-  local dir drop_in previous desired created=false existed=false wrote=false
+# apply: irsa's issuer and key sign. accept: they are only accepted (a first
+# phase when several servers must all accept before any signs).
+k3s_change() { # $1: apply or accept
+  local phase=$1 dir drop_in previous desired created=false existed=false wrote=false
   dir=$(irsa_host_path "$K3S_CONFIG_DIR")
   drop_in=$(irsa_host_path "$K3S_DROP_IN")
   previous=$drop_in.irsa-previous
   k3s_preflight
   k3s_refuse_our_issuer_elsewhere "$dir" "$drop_in"
+  if [ "$phase" = accept ]; then irsa_note_signer; fi
   if [ ! -d "${drop_in%/*}" ]; then
     created=true
     mkdir -m 0755 -- "${drop_in%/*}"
@@ -382,10 +447,10 @@ irsa_apply() {
   elif [ -f "$drop_in" ] && grep -qxF -- "$K3S_MARK_CREATED_DIR" "$drop_in"; then
     created=true
   fi
-  irsa_install_keys
+  if [ "$phase" = accept ]; then irsa_install_public_keys; else irsa_install_keys; fi
   irsa_temp_next_to "$drop_in"
   desired=$IRSA_TEMP
-  k3s_drop_in_text "$created" >"$desired"
+  k3s_drop_in_text "$created" "$phase" >"$desired"
   if [ -f "$drop_in" ] && cmp -s -- "$desired" "$drop_in"; then
     rm -f -- "$desired"
     irsa_log "$drop_in already carries these flags: not written"
@@ -402,15 +467,26 @@ irsa_apply() {
   fi
   if [ "$wrote" = false ] && [ "$IRSA_KEYS_CHANGED" = false ]; then
     irsa_log "nothing changed on this host: no restart"
-    irsa_self_check || irsa_fail "$IRSA_PROBLEM"
+    k3s_check "$phase" || irsa_fail "$IRSA_PROBLEM"
   else
     k3s_restart_and_wait || k3s_roll_back "$drop_in" "$previous" "$wrote" "$existed" "$created"
-    irsa_self_check || k3s_roll_back "$drop_in" "$previous" "$wrote" "$existed" "$created"
+    k3s_check "$phase" || k3s_roll_back "$drop_in" "$previous" "$wrote" "$existed" "$created"
     if [ "$existed" = true ]; then k3s_remove_stale_keys "$previous" "$drop_in"; fi
-    if [ "$IRSA_RESTART_WORKLOADS" = true ]; then irsa_restart_workloads; fi
+    if [ "$IRSA_RESTART_WORKLOADS" = true ] && [ "$phase" = apply ]; then irsa_restart_workloads; fi
   fi
-  irsa_log "done: kube-apiserver signs service-account tokens for $IRSA_ISSUER"
+  if [ "$phase" = accept ]; then
+    irsa_log "done: kube-apiserver accepts tokens from $IRSA_ISSUER; its signer is unchanged"
+  else
+    irsa_log "done: kube-apiserver signs service-account tokens for $IRSA_ISSUER"
+  fi
 }
+
+k3s_check() { # $1: the phase
+  if [ "$1" = accept ]; then irsa_signer_check; else irsa_self_check; fi
+}
+
+irsa_apply() { k3s_change apply; }
+irsa_accept() { k3s_change accept; }
 
 irsa_revert() {
   local drop_in previous why created=false

@@ -246,6 +246,58 @@ irsa_poll() {
   done
 }
 
+# --- who signs new tokens, for the 'accept' phase (irsa/apiserver/signer.sh) ---
+# 'accept' makes the API server accept irsa's issuer and keys without signing
+# with them: a fresh token's issuer and key id must be the same after the
+# change as before it.
+
+# Prints "ISS KID" of a fresh token. The token itself is never printed.
+irsa_current_signer() {
+  local token header rest claims
+  token=$(irsa_issue_token "$IRSA_AUDIENCE" 2>/dev/null) || return 1
+  header=$(irsa_b64url_decode "${token%%.*}" 2>/dev/null || true)
+  rest=${token#*.}
+  claims=$(irsa_b64url_decode "${rest%%.*}" 2>/dev/null || true)
+  printf '%s %s' "$(irsa_json_string "$claims" iss)" "$(irsa_json_string "$header" kid)"
+}
+
+# Sets IRSA_SIGNER_BEFORE, or stops: 'accept' needs an API server that answers.
+irsa_note_signer() {
+  IRSA_SIGNER_BEFORE=$(irsa_current_signer) ||
+    irsa_fail "the API server gave no token before the change: 'accept' needs a running API server; nothing was changed"
+  irsa_log "signer before the change: iss ${IRSA_SIGNER_BEFORE% *} kid ${IRSA_SIGNER_BEFORE#* }"
+}
+
+# After the change: the same issuer and key still sign. Sets IRSA_PROBLEM when not.
+irsa_signer_check() {
+  local now
+  irsa_log "self-check: asking the API server for a token with audience $IRSA_AUDIENCE"
+  if ! now=$(irsa_current_signer); then
+    IRSA_PROBLEM="self-check failed: the API server gave no token"
+    return 1
+  fi
+  if [ "$now" != "$IRSA_SIGNER_BEFORE" ]; then
+    IRSA_PROBLEM="self-check failed: new tokens carry iss '${now% *}' and kid '${now#* }'; 'accept' must leave iss '${IRSA_SIGNER_BEFORE% *}' and kid '${IRSA_SIGNER_BEFORE#* }' signing"
+    return 1
+  fi
+  irsa_log "self-check passed: new tokens still carry iss ${now% *} and kid ${now#* }"
+}
+
+# Only the public keys: in 'accept' the host verifies with them and signs with nothing of irsa's.
+irsa_install_public_keys() {
+  local dir path i
+  dir=$(irsa_host_path "$IRSA_KEY_DIR")
+  if [ ! -d "$dir" ]; then
+    mkdir -p -m 0755 -- "$dir"
+    irsa_log "created $dir"
+  fi
+  for i in "${!IRSA_KEY_IDS[@]}"; do
+    path=$(irsa_host_path "$(irsa_public_key_path "${IRSA_KEY_IDS[$i]}")")
+    irsa_install_file "$path" 0644 < <(printf '%s' "${IRSA_PUBLIC_KEYS[$i]}")
+    irsa_report_file "$path" "verification key, 0644"
+  done
+}
+
 # --- kubeadm: the kube-apiserver static pod manifest, edited line by line (irsa/apiserver/kubeadm.sh) ---
 # kubeadm writes one "- --flag=value" line per argument of the container's
 # command. irsa adds its lines, each under a YAML comment marker of its own,
@@ -289,13 +341,15 @@ kubeadm_strip_marked() {
 # kube-apiserver runs in a container that sees only the host folders mounted
 # into it: unless irsa:keyDir is inside one (kubeadm mounts /etc/kubernetes/pki
 # at the same path), irsa adds a read-only hostPath volume for it.
+# $2 accept: irsa's issuer goes after the first other issuer and the signing
+# key stays as it is, so irsa's issuer and keys are accepted, not used to sign.
 # Exit 3: no issuer line; exit 4: no volumeMounts or volumes list to add to.
 kubeadm_add_marked() {
   local kid keys=""
   for kid in "${IRSA_KEY_IDS[@]}"; do keys+="$(irsa_public_key_path "$kid")"$'\n'; done
   KUBEADM_KEYS=$keys KUBEADM_SIGNING=$(irsa_signing_key_path) \
     awk -v added="$KUBEADM_MARK_ADDED" -v commented="$KUBEADM_MARK_COMMENTED" \
-    -v issuer="$IRSA_ISSUER" -v irsa_audiences="$IRSA_API_AUDIENCES" -v key_dir="$IRSA_KEY_DIR" '
+    -v issuer="$IRSA_ISSUER" -v irsa_audiences="$IRSA_API_AUDIENCES" -v key_dir="$IRSA_KEY_DIR" -v phase="${2:-apply}" '
     function bare(line) { sub(/^[ \t]+/, "", line); return line }
     function flag(line) {
       sub(/^[ \t]+/, "", line)
@@ -354,21 +408,22 @@ kubeadm_add_marked() {
     }
     !mounted && !mount_added && bare($0) == "volumeMounts:" { print; pending = "mount"; next }
     !mounted && !volume_added && bare($0) == "volumes:" { print; pending = "volume"; next }
-    !inserted && f == "--service-account-issuer" {
-      at = indent($0)
+    function block(at) {
       mark(at, "- --service-account-issuer=" issuer)
       for (i = 1; i <= nkeys; i++) mark(at, "- --service-account-key-file=" keys[i])
-      mark(at, "- --service-account-signing-key-file=" ENVIRON["KUBEADM_SIGNING"])
+      if (phase != "accept") mark(at, "- --service-account-signing-key-file=" ENVIRON["KUBEADM_SIGNING"])
       mark(at, "- --api-audiences=" audiences)
       inserted = 1
     }
-    f == "--service-account-signing-key-file" || f == "--api-audiences" ||
+    phase != "accept" && !inserted && f == "--service-account-issuer" { block(indent($0)) }
+    (f == "--service-account-signing-key-file" && phase != "accept") || f == "--api-audiences" ||
     (f == "--service-account-issuer" && v == issuer) || (f == "--service-account-key-file" && v in ours) {
       print indent($0) commented
       print "#" $0
       next
     }
     { print }
+    phase == "accept" && !inserted && f == "--service-account-issuer" { block(indent($0)) }
     END {
       if (!inserted) exit 3
       if (!mounted && !(mount_added && volume_added)) exit 4
@@ -449,18 +504,25 @@ kubeadm_remove_stale_keys() { # $1 previous manifest, $2 current manifest
   done < <(kubeadm_marked_key_paths "$1")
 }
 
-irsa_apply() {
-  local manifest pristine previous clean desired before="" wrote=false rc=0
+# apply: irsa's issuer and key sign. accept: they are only accepted (a first
+# phase when several control-plane nodes must all accept before any signs).
+kubeadm_change() { # $1: apply or accept
+  local phase=$1 manifest pristine previous clean desired before="" wrote=false rc=0
   manifest=$(irsa_host_path "$KUBEADM_MANIFEST")
   pristine=$(irsa_host_path "$KUBEADM_PRISTINE")
   previous=$(irsa_host_path "$KUBEADM_PREVIOUS")
   kubeadm_preflight "$manifest"
-  irsa_install_keys
+  if [ "$phase" = accept ]; then
+    irsa_note_signer
+    irsa_install_public_keys
+  else
+    irsa_install_keys
+  fi
   kubeadm_filtered_copy kubeadm_strip_marked "$manifest"
   clean=$IRSA_TEMP
   irsa_temp_next_to "$manifest"
   desired=$IRSA_TEMP
-  kubeadm_add_marked "$clean" >"$desired" || rc=$?
+  kubeadm_add_marked "$clean" "$phase" >"$desired" || rc=$?
   case $rc in
     0) ;;
     4) irsa_fail "$manifest has no volumeMounts and volumes lists to mount $IRSA_KEY_DIR into kube-apiserver: not a manifest kubeadm wrote; nothing was changed" ;;
@@ -487,15 +549,26 @@ irsa_apply() {
     else
       irsa_log "nothing changed on this host: no restart"
     fi
-    irsa_self_check || irsa_fail "$IRSA_PROBLEM"
+    kubeadm_check "$phase" || irsa_fail "$IRSA_PROBLEM"
   else
     kubeadm_wait "$before" || kubeadm_roll_back "$manifest" "$previous" "$wrote" "$before"
-    irsa_self_check || kubeadm_roll_back "$manifest" "$previous" "$wrote" "$before"
+    kubeadm_check "$phase" || kubeadm_roll_back "$manifest" "$previous" "$wrote" "$before"
     kubeadm_remove_stale_keys "$previous" "$manifest"
-    if [ "$IRSA_RESTART_WORKLOADS" = true ]; then irsa_restart_workloads; fi
+    if [ "$IRSA_RESTART_WORKLOADS" = true ] && [ "$phase" = apply ]; then irsa_restart_workloads; fi
   fi
-  irsa_log "done: kube-apiserver signs service-account tokens for $IRSA_ISSUER"
+  if [ "$phase" = accept ]; then
+    irsa_log "done: kube-apiserver accepts tokens from $IRSA_ISSUER; its signer is unchanged"
+  else
+    irsa_log "done: kube-apiserver signs service-account tokens for $IRSA_ISSUER"
+  fi
 }
+
+kubeadm_check() { # $1: the phase
+  if [ "$1" = accept ]; then irsa_signer_check; else irsa_self_check; fi
+}
+
+irsa_apply() { kubeadm_change apply; }
+irsa_accept() { kubeadm_change accept; }
 
 irsa_revert() {
   local manifest previous clean why before
