@@ -385,6 +385,11 @@ class _Stub:
     def kubectl(self, args: list[str]) -> int:
         if args[:2] == ["--kubeconfig", "/etc/kubernetes/admin.conf"]:
             args = args[2:]
+            # This node's own API server, as the manifest's annotation names it.
+            if args[:2] != ["--server", "https://192.0.2.10:6443"]:
+                print(f"stub kubectl: not this node's API server: {args[:2]}", file=sys.stderr)
+                return 2
+            args = args[2:]
         if args == ["get", "--raw", "/readyz"]:
             if not self.ready():
                 print("The connection to the server 127.0.0.1:6443 was refused", file=sys.stderr)

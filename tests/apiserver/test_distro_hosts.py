@@ -437,7 +437,8 @@ def test_self_check_uses_the_distributions_own_client(distro, keys):
     if distro.host.distribution == "k3s":
         assert ["kubectl", *token_request] in distro.host.calls("k3s")
     else:
-        assert ["--kubeconfig", kubeadm.KUBECONFIG, *token_request] in distro.host.calls("kubectl")
+        server = ["--server", "https://192.0.2.10:6443"]  # this node's, from the manifest's annotation
+        assert ["--kubeconfig", kubeadm.KUBECONFIG, *server, *token_request] in distro.host.calls("kubectl")
 
 
 def test_docs_rollback_by_hand_of_kubeadm_lines_undoes_an_apply(ssh_server, distro_key, tmp_path, keys):

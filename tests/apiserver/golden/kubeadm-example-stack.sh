@@ -305,8 +305,15 @@ irsa_install_public_keys() {
 # the file back byte for byte. Backups live outside the manifest folder: the
 # kubelet runs every file there whose name does not start with a dot.
 
-irsa_issue_token() { kubectl --kubeconfig "$KUBEADM_KUBECONFIG" create token default -n default --audience "$1"; }
-irsa_kubectl() { kubectl --kubeconfig "$KUBEADM_KUBECONFIG" "$@"; }
+irsa_issue_token() { kubeadm_kubectl create token default -n default --audience "$1"; }
+irsa_kubectl() { kubeadm_kubectl "$@"; }
+
+# admin.conf names the control-plane endpoint, which on a cluster of several
+# nodes may reach another node's API server: ask this node's own, at the
+# address kubeadm notes in the manifest (kubeadm.kubernetes.io/
+# kube-apiserver.advertise-address.endpoint; that address is in its certificate).
+KUBEADM_SERVER=""
+kubeadm_kubectl() { kubectl --kubeconfig "$KUBEADM_KUBECONFIG" ${KUBEADM_SERVER:+--server "https://$KUBEADM_SERVER"} "$@"; }
 
 kubeadm_preflight() { # $1: the manifest on this host
   [ -f "$1" ] || irsa_fail "kubeadm control plane not found: $1 is missing (run irsa against a control-plane node)"
@@ -314,7 +321,8 @@ kubeadm_preflight() { # $1: the manifest on this host
   for program in kubectl crictl; do
     command -v "$program" >/dev/null || irsa_fail "no $program command on PATH: irsa needs it to see the kubelet replace kube-apiserver"
   done
-  irsa_log "preflight: kube-apiserver static pod found ($1), running as root"
+  KUBEADM_SERVER=$(sed -n 's/^ *kubeadm\.kubernetes\.io\/kube-apiserver\.advertise-address\.endpoint: *//p' "$1" | head -n 1)
+  irsa_log "preflight: kube-apiserver static pod found ($1), running as root; API server of this node: ${KUBEADM_SERVER:-as in the kubeconfig}"
 }
 
 kubeadm_backup_dir() { irsa_host_path "${KUBEADM_PRISTINE%/*}"; }
@@ -445,7 +453,7 @@ kubeadm_replaced_and_ready() { # $1: the container id that must be gone ("" for 
   local id
   id=$(kubeadm_container)
   [ -n "$id" ] && [ "$id" != "$1" ] &&
-    [ "$(kubectl --kubeconfig "$KUBEADM_KUBECONFIG" get --raw /readyz 2>/dev/null)" = ok ]
+    [ "$(kubeadm_kubectl get --raw /readyz 2>/dev/null)" = ok ]
 }
 
 kubeadm_wait() { # $1: the container id before the change ("" for any)
