@@ -7,7 +7,10 @@ sign, then the nodes switch to signing one by one. Until the shared dispatcher
 
 from __future__ import annotations
 
+import pytest
+
 from apiserver.distro_hosts import TOKEN_ISS
+from apiserver.distro_machine import distro_machine
 from apiserver.harness import ISSUER, host_config
 from apiserver.test_distro_hosts import DEFAULTS, failed, public_key_path, signing_key_path, succeeded, without_key_dir
 
@@ -70,3 +73,48 @@ def test_accept_that_would_change_the_signer_is_rolled_back(distro, keys):
     if distro.host.distribution == "kubeadm":
         after = {p: v for p, v in after.items() if not p.startswith("etc/kubernetes/irsa")}
     assert after == without_key_dir(before)
+
+
+def _signer(machine) -> tuple[str, str]:
+    from irsa import oidc
+
+    running = machine.host.running()
+    pem = machine.host.path(running.signing_key_file).read_bytes()
+    return running.issuers[0], oidc.key_id(oidc.load_public_key(pem))
+
+
+def _accepts(machine, signer: tuple[str, str]) -> bool:
+    from irsa import oidc
+
+    running = machine.host.running()
+    kids = {oidc.key_id(oidc.load_public_key(machine.host.path(f).read_bytes())) for f in running.key_files}
+    return signer[0] in running.issuers and signer[1] in kids
+
+
+def _every_node_accepts_what_any_signs(nodes) -> bool:
+    return all(_accepts(other, _signer(node)) for node in nodes for other in nodes)
+
+
+@pytest.mark.parametrize("name", ["k3s", "kubeadm"])
+def test_several_nodes_accept_first_then_sign_one_by_one(name, ssh_server, distro_key, tmp_path, keys):
+    # Two control-plane nodes sharing the distribution's own key, as a cluster's do.
+    nodes = [distro_machine(name, ssh_server, distro_key, tmp_path / f"node{i}") for i in (1, 2)]
+    config = host_config([keys[0]])
+    assert _every_node_accepts_what_any_signs(nodes)
+
+    for step in ("accept", "apply"):
+        for node in nodes:
+            succeeded(node.run(step, config))
+            assert _every_node_accepts_what_any_signs(nodes), f"after {step} on {node.host.root}"
+
+    assert [_signer(node)[0] for node in nodes] == [ISSUER, ISSUER]
+
+
+@pytest.mark.parametrize("name", ["k3s", "kubeadm"])
+def test_several_nodes_signing_before_all_accept_breaks_the_invariant(name, ssh_server, distro_key, tmp_path, keys):
+    # What 'accept' is for: without it, the first node to sign issues tokens the other rejects.
+    nodes = [distro_machine(name, ssh_server, distro_key, tmp_path / f"node{i}") for i in (1, 2)]
+
+    succeeded(nodes[0].apply(host_config([keys[0]])))
+
+    assert not _every_node_accepts_what_any_signs(nodes)
