@@ -22,7 +22,7 @@ from typing import Any
 from irsa import iam_names, oidc, policies, presets, s3, webhook
 
 NAMESPACE = "irsa"
-DISTRIBUTIONS = ("microk8s",)
+DISTRIBUTIONS = ("microk8s", "k3s", "kubeadm")
 ISSUER_HOSTS = ("github", "s3", "cloudfront")
 KEY_BITS = (2048, 3072, 4096)
 MAX_THUMBPRINTS = 5

@@ -113,7 +113,7 @@ BAD = [
     ({"irsa:host": "ubuntu@node1"}, "irsa:host must be a host name or IP address (no spaces, no user@ or :port)"),
     ({"irsa:sshPort": "70000"}, "irsa:sshPort must be between 1 and 65535, got 70000"),
     ({"irsa:sshUser": "Bad User"}, "irsa:sshUser must be a login name, got 'Bad User'"),
-    ({"irsa:distribution": "k0s"}, "irsa:distribution must be one of microk8s, got 'k0s'"),
+    ({"irsa:distribution": "k0s"}, "irsa:distribution must be one of microk8s, k3s, kubeadm, got 'k0s'"),
     ({"irsa:keyDir": "opt/k8s"}, "irsa:keyDir must be an absolute, normalised directory path"),
     ({"irsa:keyDir": "/opt/../etc"}, "irsa:keyDir must be an absolute, normalised directory path"),
     ({"irsa:keyDir": "/opt/k 8s"}, "irsa:keyDir must be an absolute"),

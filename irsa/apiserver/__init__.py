@@ -2,23 +2,29 @@
 
 Pure, no Pulumi. One builder per distribution renders a bash script holding
 both modes (``apply`` and ``revert``); ``command_line`` picks the mode on the
-SSH command line while the script, keys included, travels on stdin. k3s and
-kubeadm would be further entries of ``BUILDERS``.
+SSH command line while the script, keys included, travels on stdin. Where each
+distribution keeps kube-apiserver's flags, and why, is in its module and in
+docs/distributions.md.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from irsa.apiserver import microk8s
+from irsa.apiserver import k3s, kubeadm, microk8s
 from irsa.apiserver.common import MODES, HostConfig, HostConfigError, as_root, command_line, host_config
 
 BUILDERS: Mapping[str, Callable[[HostConfig], str]] = {
     "microk8s": microk8s.render,
+    "k3s": k3s.render,
+    "kubeadm": kubeadm.render,
 }
 
 KUBECONFIG_COMMANDS: Mapping[str, str] = {
     "microk8s": "microk8s config",
+    # The admin kubeconfig each one writes; k3s's names the server https://127.0.0.1:6443.
+    "k3s": f"cat {k3s.KUBECONFIG}",
+    "kubeadm": f"cat {kubeadm.KUBECONFIG}",
 }
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""Fixtures for the host-script tests: a real sshd, throwaway keys and users, a fake MicroK8s host."""
+"""Fixtures for the host-script tests: a real sshd, throwaway keys and users, fake MicroK8s, k3s and kubeadm hosts."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from support.sshd import SshServer, SudoUsers, start_sshd
 
+from apiserver.distro_machine import DistroMachine, distro_machine
 from apiserver.fakehost import FakeHost
 from apiserver.harness import Key, Machine
 
@@ -46,3 +47,16 @@ def microk8s_key() -> Key:
 def machine(ssh_server: SshServer, microk8s_key: Key, tmp_path: Path) -> Machine:
     """A fresh fake host for one test."""
     return Machine(ssh_server, FakeHost(tmp_path).create(microk8s_key.private_pem))
+
+
+@pytest.fixture(scope="session")
+def distro_key() -> Key:
+    """The distribution's own service-account key (k3s service.key, kubeadm sa.key)."""
+    return Key.generate()
+
+
+@pytest.fixture(params=["k3s", "kubeadm"])
+def distro(request, ssh_server: SshServer, distro_key: Key, tmp_path: Path) -> DistroMachine:
+    """A fresh fake k3s or kubeadm host for one test."""
+    return distro_machine(request.param, ssh_server, distro_key, tmp_path)
+

@@ -54,8 +54,8 @@ def test_command_line_picks_the_mode_and_carries_no_secret(mode):
 def test_unknown_mode_and_distribution_are_refused(keys):
     with pytest.raises(ValueError, match="mode must be one of apply, revert"):
         apiserver.command_line("destroy")
-    with pytest.raises(apiserver.HostConfigError, match="no host script for distribution 'k3s'; known: microk8s"):
-        apiserver.host_script("k3s", host_config(keys[:1]))
+    with pytest.raises(apiserver.HostConfigError, match="no host script for distribution 'rke2'; known: k3s, kubeadm, microk8s"):
+        apiserver.host_script("rke2", host_config(keys[:1]))
 
 
 def test_every_distribution_the_settings_accept_has_a_builder():

@@ -1,0 +1,91 @@
+"""The host script for kubeadm: the kube-apiserver static pod manifest, edited line by line.
+
+Pure, no Pulumi. ``render`` returns the whole bash script; the logic lives in
+``common.sh`` and ``kubeadm.sh`` beside this file, the inputs are prepended.
+
+Facts it relies on (kubernetes/kubernetes):
+
+- ``cmd/kubeadm/app/phases/controlplane/manifests.go`` (``getAPIServerCommand``)
+  writes ``/etc/kubernetes/manifests/kube-apiserver.yaml`` with one
+  ``- --flag=value`` line per argument of the container's ``command``, among them
+  ``--service-account-issuer=https://kubernetes.default.svc.<dnsDomain>``,
+  ``--service-account-key-file=/etc/kubernetes/pki/sa.pub`` and
+  ``--service-account-signing-key-file=/etc/kubernetes/pki/sa.key``, and no
+  ``--api-audiences`` (so the audiences default to the issuers).
+- ``pkg/kubelet/config/file.go`` (``extractFromDir``): the kubelet reads every
+  file of the manifest folder whose name does not start with ``.``: irsa's temp
+  files start with ``.``, its backups live in ``/etc/kubernetes/irsa/``.
+- The kubelet replaces the static pod when the file changes; there is no
+  service to restart. irsa waits for a running ``kube-apiserver`` container
+  with a new id (``crictl ps``) that answers ``/readyz``.
+- kube-apiserver runs in a container: irsa:keyDir is mounted into it (a
+  read-only hostPath volume) unless a kubeadm mount already holds it.
+- ``kubeadm upgrade`` regenerates the manifest from the ``kubeadm-config``
+  ClusterConfiguration: see docs/distributions.md for the way that survives it.
+- The 'accept' phase (``irsa_accept``) puts irsa's issuer after the first one
+  and keeps the signing key: accepted, not signing.
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+from irsa.apiserver.common import COMMON_SHELL, HostConfig, shell_inputs
+
+MANIFEST = "/etc/kubernetes/manifests/kube-apiserver.yaml"
+# Outside the manifest folder: the kubelet would run a second API server from a copy there.
+BACKUP_DIR = "/etc/kubernetes/irsa"
+PRISTINE = f"{BACKUP_DIR}/kube-apiserver.yaml.irsa-pristine"
+PREVIOUS = f"{BACKUP_DIR}/kube-apiserver.yaml.irsa-previous"
+KUBECONFIG = "/etc/kubernetes/admin.conf"
+# YAML comments: whole lines of their own, indented like the command list.
+MARK_ADDED = "# irsa:added (the next line; irsa revert removes it)"
+MARK_COMMENTED = "# irsa:commented (the next line; irsa revert uncomments it)"
+
+SHELL = Path(__file__).with_name("kubeadm.sh")
+# Shared by the distributions whose API server has no "wait until ready" command.
+POLL_SHELL = Path(__file__).with_name("poll.sh")
+# The 'accept' phase: irsa's issuer and keys accepted, the signer unchanged (irsa_accept).
+SIGNER_SHELL = Path(__file__).with_name("signer.sh")
+
+HEADER = """\
+#!/usr/bin/env bash
+# irsa host script for kubeadm: makes kube-apiserver sign service-account
+# tokens for an external OIDC issuer (IAM Roles for Service Accounts).
+# Rendered by irsa (irsa/apiserver) from the Pulumi stack; do not edit.
+# Runs as root with the script on stdin: bash -s -- apply | bash -s -- revert
+set -euo pipefail
+"""
+
+
+def render(config: HostConfig) -> str:
+    """The bash script that applies or reverts ``config`` on a kubeadm control-plane node.
+
+    Deterministic: the same inputs give the same bytes.
+    """
+    distribution = "\n".join(
+        [
+            f"KUBEADM_MANIFEST={shlex.quote(MANIFEST)}",
+            f"KUBEADM_PRISTINE={shlex.quote(PRISTINE)}",
+            f"KUBEADM_PREVIOUS={shlex.quote(PREVIOUS)}",
+            f"KUBEADM_KUBECONFIG={shlex.quote(KUBECONFIG)}",
+            f"KUBEADM_MARK_ADDED={shlex.quote(MARK_ADDED)}",
+            f"KUBEADM_MARK_COMMENTED={shlex.quote(MARK_COMMENTED)}",
+        ]
+    )
+    return "\n".join(
+        [
+            HEADER,
+            "# --- inputs ---",
+            shell_inputs(config),
+            distribution,
+            "",
+            COMMON_SHELL.read_text(),
+            POLL_SHELL.read_text(),
+            SIGNER_SHELL.read_text(),
+            SHELL.read_text(),
+            'irsa_main "$@" </dev/null',
+            "",
+        ]
+    )
