@@ -52,7 +52,7 @@ def test_command_line_picks_the_mode_and_carries_no_secret(mode):
 
 
 def test_unknown_mode_and_distribution_are_refused(keys):
-    with pytest.raises(ValueError, match="mode must be one of apply, revert"):
+    with pytest.raises(ValueError, match="mode must be one of accept, sign, retire, apply, unsign, revert"):
         apiserver.command_line("destroy")
     with pytest.raises(apiserver.HostConfigError, match="no host script for distribution 'k3s'; known: microk8s"):
         apiserver.host_script("k3s", host_config(keys[:1]))
