@@ -112,7 +112,7 @@ def example_stack_script(keys) -> str:
 
 def test_golden_example_stack_script(keys):
     rendered = example_stack_script(keys)
-    assert "<signing private key PEM>" in rendered and "BEGIN" not in rendered
+    assert "<signing private key PEM>" in rendered and "-----BEGIN" not in rendered
     if os.environ.get("UPDATE_GOLDEN") == "1":
         GOLDEN.parent.mkdir(exist_ok=True)
         GOLDEN.write_text(rendered)
