@@ -161,7 +161,8 @@ class HostSettings:
     key_dir: str
     ready_timeout_seconds: int
     restart_workloads: bool
-    # Every control-plane node, in rollout order; ``host`` is the first.
+    # irsa:hosts: several control-plane nodes, in rollout order (``host`` is the
+    # first); empty when irsa:host names the only one.
     hosts: tuple[str, ...] = ()
     # host -> its SSH host key ("TYPE BASE64"); empty: any server key is accepted.
     host_keys: Mapping[str, str] = field(default_factory=dict)
@@ -470,7 +471,7 @@ def _host_settings(v: dict[str, Any], p: _Problems) -> HostSettings:
             p.check(bool(_HOST.match(name)),
                     f"{key} must be a host name or IP address (no spaces, no user@ or :port), "
                     f"got {name!r}")
-    for name in _duplicates(list(hosts or ())):
+    for name in _duplicates([h.strip("[]") for h in hosts or ()]):
         p.add(f"irsa:hosts lists {name!r} more than once")
     nodes = tuple(hosts) if hosts else ((host,) if host else ())
     user = v["sshUser"]
@@ -517,7 +518,7 @@ def _host_settings(v: dict[str, Any], p: _Problems) -> HostSettings:
         key_dir=key_dir or "",
         ready_timeout_seconds=timeout or 0,
         restart_workloads=bool(v["restartWorkloads"]),
-        hosts=nodes,
+        hosts=tuple(hosts or ()),
         host_keys=host_keys,
         api_endpoint=endpoint or "",
         take_over=bool(v["takeOverHost"]),
