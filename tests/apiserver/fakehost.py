@@ -224,7 +224,7 @@ class _Stub:
 
     def wait_ready(self) -> int:
         forced = self.flag(NOT_READY)
-        if forced:
+        if forced and int(forced) > 0:
             (self.state / NOT_READY).write_text(str(int(forced) - 1))
             time.sleep(0.2)
             print("microk8s is not running", file=sys.stderr)
