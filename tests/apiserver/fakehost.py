@@ -29,6 +29,7 @@ WORKLOADS = "default Deployment web\nkube-system DaemonSet calico-node\n"
 # Files in the state directory that make the stubs misbehave.
 RESTART_FAILS = "restart-fails"  # snap restart exits 1
 NOT_READY = "not-ready"  # holds N: the next N readiness waits fail
+NEVER_READY_WITH = "never-ready-with"  # holds an issuer: never ready while it signs
 TOKEN_ISS = "token-iss"  # tokens carry this iss instead of the first issuer
 TOKEN_KID = "token-kid"  # tokens carry this kid instead of the signing key's
 
@@ -108,7 +109,7 @@ class FakeHost:
         self.state.mkdir()
         self.bin.mkdir()
         shutil.copyfile(FIXTURE, self.state / "running-args")
-        for program in ("snap", "microk8s"):
+        for program in ("snap", "microk8s", "journalctl"):
             stub = self.bin / program
             stub.write_text(
                 f"#!/bin/sh\nexec {sys.executable} {Path(__file__).resolve()} {self.state} {program} \"$@\"\n"
@@ -187,12 +188,37 @@ class _Stub:
             return str(err)
         if not flags.issuers or not flags.signing_key_file:
             return "no issuer or no signing key"
-        try:
-            for key_file in [*flags.key_files, flags.signing_key_file]:
-                oidc.load_public_key(self.resolve(key_file).read_bytes())
-        except (OSError, oidc.UnusableKeyError) as err:
-            return f"cannot read key: {err}"
+        # kube-apiserver's own check (pkg/kubeapiserver/options/authentication.go).
+        seen = set()
+        for issuer in flags.issuers:
+            if issuer in seen:
+                return f'service-account-issuer "{issuer}" is already specified'
+            seen.add(issuer)
+        for key_file in [*flags.key_files, flags.signing_key_file]:
+            path = key_file.replace("${SNAP_DATA}", SNAP_DATA)
+            try:
+                oidc.load_public_key(self.resolve(path).read_bytes())
+            except OSError:
+                return f"failed to read key file {path!r}: open {path}: no such file or directory"
+            except oidc.UnusableKeyError as err:
+                return f"cannot read key {path}: {err}"
         return None
+
+    def journal(self, text: str) -> None:
+        with open(self.state / "journal.log", "a") as log:
+            log.write(f"{time.time():.3f}\t{text}\n")
+
+    def journalctl(self, args: list[str]) -> int:
+        """Print kubelite's journal lines since ``--since @EPOCH`` (``-o cat``: text only)."""
+        since = 0.0
+        if "--since" in args:
+            since = float(args[args.index("--since") + 1].lstrip("@"))
+        log = self.state / "journal.log"
+        for line in log.read_text().splitlines() if log.exists() else []:
+            stamp, _, text = line.partition("\t")
+            if float(stamp) >= since:
+                print(text)
+        return 0
 
     def snap(self, args: list[str]) -> int:
         if args != ["restart", "microk8s.daemon-kubelite"]:
@@ -202,6 +228,11 @@ class _Stub:
             print("error: cannot perform the following tasks: restart microk8s.daemon-kubelite", file=sys.stderr)
             return 1
         shutil.copyfile(self.resolve(ARGS_FILE), self.state / "running-args")
+        problem = self.apiserver_problem()
+        if problem:
+            # kubelite exits; kube-apiserver's last words go to the service's journal.
+            self.journal("I1129 06:00:00.000000   42 options.go:222] external host was not specified")
+            self.journal(f"Error: {problem}")
         print("Restarted.")
         return 0
 
@@ -227,6 +258,10 @@ class _Stub:
         if forced and int(forced) > 0:
             (self.state / NOT_READY).write_text(str(int(forced) - 1))
             time.sleep(0.2)
+            print("microk8s is not running", file=sys.stderr)
+            return 1
+        never = self.flag(NEVER_READY_WITH)
+        if never and self.running().issuers[:1] == [never]:
             print("microk8s is not running", file=sys.stderr)
             return 1
         problem = self.apiserver_problem()
@@ -266,6 +301,8 @@ def main(argv: list[str]) -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     stub = _Stub(Path(state))
     stub.record([program, *args])
+    if program == "journalctl":
+        return stub.journalctl(args)
     return stub.snap(args) if program == "snap" else stub.microk8s(args)
 
 

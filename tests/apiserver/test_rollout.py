@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from apiserver.fakehost import FIXTURE, NOT_READY, FakeHost, service_account_flags
+from apiserver.fakehost import FIXTURE, NEVER_READY_WITH, FakeHost, service_account_flags
 from apiserver.harness import DEFAULT_ISSUER, ISSUER, Machine, host_config
 
 from irsa import oidc
@@ -122,7 +122,7 @@ def test_a_failing_second_node_stops_the_rollout_consistently_and_the_next_up_co
         check_invariant(nodes, f"accept on {node.name}")
     ok(nodes[0].run("sign", [keys[1], keys[0]], **new))
     check_invariant(nodes, "sign on the first node")
-    nodes[1].machine.host.misbehave(NOT_READY, "1")
+    nodes[1].machine.host.misbehave(NEVER_READY_WITH, OTHER_ISSUER)
 
     failed = nodes[1].run("sign", [keys[1], keys[0]], **new)
 
@@ -132,6 +132,7 @@ def test_a_failing_second_node_stops_the_rollout_consistently_and_the_next_up_co
     check_invariant(nodes, "the failed sign on the second node")
     assert [n.running()[2] for n in nodes] == [OTHER_ISSUER, ISSUER, ISSUER]
     # The next `pulumi up` runs the phases again; the fault is gone.
+    (nodes[1].machine.host.state / NEVER_READY_WITH).unlink()
     rollout(nodes, [keys[1], keys[0]], **new)
     assert {n.running()[2] for n in nodes} == {OTHER_ISSUER}
 

@@ -674,19 +674,51 @@ irsa_dist_marked_key_paths() {
     $0 == added { pending = 1 }' "$1"
 }
 
+# The API server's own error lines since epoch $1, from kubelite's journal:
+# kube-apiserver prints "Error: …" when it refuses its flags, klog "E…"/"F…" lines.
+microk8s_journal_errors() {
+  command -v journalctl >/dev/null || return 0
+  journalctl -u "snap.$MICROK8S_SERVICE" --since "@$1" --no-pager -o cat 2>/dev/null \
+    | grep -E '(^|[[:space:]])Error: |^[EF][0-9]{4} ' | tail -n 3 || true
+}
+
+# Restart, then wait until ready; stop early, quoting the API server, when its
+# journal shows it refusing to start (kubelite exits and systemd restarts it,
+# so waiting for the timeout would only repeat the error).
 irsa_dist_restart_and_wait() {
-  local output
+  local output started deadline step errors
+  started=$(date +%s)
   irsa_log "restarting the API server: snap restart $MICROK8S_SERVICE"
   if ! output=$(snap restart "$MICROK8S_SERVICE" 2>&1); then
     IRSA_PROBLEM="snap restart $MICROK8S_SERVICE failed: $(printf '%s' "$output" | tail -n 3 | tr '\n' ' ')"
     return 1
   fi
-  irsa_log "waiting for MicroK8s: microk8s status --wait-ready --timeout $IRSA_READY_TIMEOUT"
-  if ! microk8s status --wait-ready --timeout "$IRSA_READY_TIMEOUT" >/dev/null 2>&1; then
-    IRSA_PROBLEM="MicroK8s did not become ready within ${IRSA_READY_TIMEOUT}s after the restart"
-    return 1
-  fi
-  irsa_log "MicroK8s is ready"
+  irsa_log "waiting for MicroK8s (up to ${IRSA_READY_TIMEOUT}s): microk8s status --wait-ready"
+  deadline=$((started + IRSA_READY_TIMEOUT))
+  while :; do
+    step=$((deadline - $(date +%s)))
+    [ "$step" -gt 10 ] && step=10
+    [ "$step" -lt 1 ] && step=1
+    if microk8s status --wait-ready --timeout "$step" >/dev/null 2>&1; then
+      irsa_log "MicroK8s is ready"
+      return 0
+    fi
+    errors=$(microk8s_journal_errors "$started")
+    if [ -n "$errors" ]; then
+      IRSA_PROBLEM="the API server refused to start; its journal (journalctl -u snap.$MICROK8S_SERVICE) says: $(printf '%s' "$errors" | tr '\n' ' ')"
+      return 1
+    fi
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      # One last look, so a probe that started late still counts.
+      if microk8s status --wait-ready --timeout 1 >/dev/null 2>&1; then
+        irsa_log "MicroK8s is ready"
+        return 0
+      fi
+      IRSA_PROBLEM="MicroK8s did not become ready within ${IRSA_READY_TIMEOUT}s after the restart"
+      return 1
+    fi
+    sleep 1
+  done
 }
 
 irsa_main "$@" </dev/null
