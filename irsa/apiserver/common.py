@@ -93,6 +93,9 @@ class HostConfig:
     node: str = "node"
     owner_stack: str = "irsa"
     take_over: bool = False
+    # How long a run waits for another run's host-side lock; 0: two ready
+    # timeouts (a change and its rollback) and two minutes.
+    lock_timeout_seconds: int = 0
 
     def __post_init__(self) -> None:
         check(self)
@@ -180,6 +183,7 @@ def shell_inputs(config: HostConfig) -> str:
         f"IRSA_API_AUDIENCES={shlex.quote(','.join(config.api_audiences))}",
         f"IRSA_KEY_DIR={shlex.quote(config.key_dir)}",
         f"IRSA_READY_TIMEOUT={config.ready_timeout_seconds}",
+        f"IRSA_LOCK_TIMEOUT={config.lock_timeout_seconds or 2 * config.ready_timeout_seconds + 120}",
         f"IRSA_RESTART_WORKLOADS={'true' if config.restart_workloads else 'false'}",
         f"IRSA_NODE={shlex.quote(config.node)}",
         f"IRSA_OWNER_STACK={shlex.quote(config.owner_stack)}",

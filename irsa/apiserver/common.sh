@@ -496,13 +496,131 @@ irsa_forget_backups() { # $1 config file
   fi
 }
 
+# --- a run that survives the SSH session ---------------------------------------
+# The SSH session only starts the run and follows its log: the run itself is
+# detached (systemd-run, or setsid), so a dropped connection cannot stop it
+# between a restart and its rollback. It holds a host-side lock, keeps its log
+# under $IRSA_STATE_DIR/runs (root only) and records its exit status there.
+
+irsa_runs_dir() { irsa_state_path runs; }
+
+# Write the detached copy of this script: every IRSA_* and distribution
+# variable (keys included: the file is 0600 in a 0700 directory, and the run
+# deletes it as it starts), every function, and the call.
+irsa_write_run_file() { # $1 file, $2 mode, $3 run id path
+  local -a names
+  mapfile -t names < <(compgen -v | grep -E "^(IRSA_|${IRSA_DIST_PREFIX:-IRSA_})")
+  (
+    umask 077
+    {
+      printf '#!/usr/bin/env bash\nset -euo pipefail\nrm -f -- "$0"\n'
+      declare -p "${names[@]}"
+      declare -f
+      printf 'IRSA_DETACHED=true\nIRSA_RUN=%q\nirsa_main %q </dev/null\n' "$3" "$2"
+    } >"$1"
+  )
+}
+
+# Print the new complete lines of log $1 from byte $IRSA_FOLLOWED on; errors go to stderr.
+irsa_print_new_lines() { # $1 log, $2 "all": also a last line without a newline
+  local size chunk line
+  [ -f "$1" ] || return 0
+  size=$(stat -c %s -- "$1")
+  [ "$size" -gt "$IRSA_FOLLOWED" ] || return 0
+  chunk=$(tail -c +"$((IRSA_FOLLOWED + 1))" -- "$1" | head -c "$((size - IRSA_FOLLOWED))"; printf x)
+  chunk=${chunk%x}
+  if [ "$2" != all ] && [[ $chunk != *$'\n'* ]]; then return 0; fi
+  if [ "$2" != all ]; then chunk=${chunk%$'\n'*}$'\n'; fi
+  IRSA_FOLLOWED=$((IRSA_FOLLOWED + ${#chunk}))
+  while IFS= read -r line || [ -n "$line" ]; do
+    case $line in "irsa: error"*) printf '%s\n' "$line" >&2 ;; *) printf '%s\n' "$line" ;; esac
+  done <<<"${chunk%$'\n'}"
+}
+
+irsa_detach() { # $1 mode
+  local runs id file log code
+  irsa_ensure_state_dir
+  runs=$(irsa_runs_dir)
+  mkdir -p -m 0700 -- "$runs"
+  id="$(date +%Y%m%dT%H%M%S)-$$-$1"
+  file=$runs/$id.sh
+  log=$runs/$id.log
+  irsa_write_run_file "$file" "$1" "$runs/$id"
+  (umask 077 && : >"$log")
+  if [ "$IRSA_HOST_ROOT" = / ] && [ -d /run/systemd/system ] && command -v systemd-run >/dev/null; then
+    # Outside the SSH login's session scope: logind's KillUserProcesses cannot end it.
+    systemd-run --quiet --collect --unit "irsa-$id" --setenv=PATH="$PATH" \
+      -p StandardInput=null -p StandardOutput="append:$log" -p StandardError="append:$log" \
+      bash "$file" >/dev/null
+  else
+    setsid bash "$file" >>"$log" 2>&1 </dev/null &
+  fi
+  IRSA_FOLLOWED=0
+  until [ -f "$runs/$id.exit" ]; do
+    irsa_print_new_lines "$log" complete
+    sleep 0.5
+  done
+  irsa_print_new_lines "$log" all
+  code=$(cat -- "$runs/$id.exit")
+  : >"$runs/$id.collected"
+  exit "$code"
+}
+
+# In the detached run: record the exit status for the follower (atomically).
+irsa_finish() {
+  local code=$? temp
+  irsa_cleanup
+  if [ -n "${IRSA_RUN:-}" ]; then
+    temp=$(mktemp "$IRSA_RUN.exit.XXXXXX")
+    printf '%s\n' "$code" >"$temp"
+    mv -f -- "$temp" "$IRSA_RUN.exit"
+  fi
+}
+
+# Earlier runs whose end nobody saw (the connection was lost): say how they
+# ended, then keep only the last 20 runs' files.
+irsa_report_unfollowed() {
+  local runs exit_file id last
+  runs=$(irsa_runs_dir)
+  for exit_file in "$runs"/*.exit; do
+    [ -f "$exit_file" ] || continue
+    id=${exit_file%.exit}
+    [ "$id" != "$IRSA_RUN" ] && [ ! -e "$id.collected" ] || continue
+    last=$(grep -E '^irsa: (error|done)' -- "$id.log" 2>/dev/null | tail -n 1 || true)
+    irsa_log "an earlier run lost its connection before it ended: ${id##*/} ended with exit $(cat -- "$exit_file"): ${last:-no result line}"
+    : >"$id.collected"
+  done
+  ls -1t -- "$runs"/*.log 2>/dev/null | tail -n +21 | while IFS= read -r last; do
+    rm -f -- "$last" "${last%.log}.exit" "${last%.log}.collected"
+  done
+}
+
+irsa_lock() {
+  local lock
+  lock=$(irsa_state_path lock)
+  exec 9>>"$lock"
+  if ! flock -n 9; then
+    irsa_log "another irsa run holds $lock: waiting up to ${IRSA_LOCK_TIMEOUT}s"
+    flock -w "$IRSA_LOCK_TIMEOUT" 9 || irsa_fail "another irsa run still holds $lock after ${IRSA_LOCK_TIMEOUT}s; its log is under $(irsa_runs_dir). Run pulumi up again when it has finished"
+  fi
+}
+
 irsa_main() {
-  trap irsa_cleanup EXIT
-  irsa_require_root
   case ${1:-} in
+    accept | sign | retire | apply | unsign | revert) ;;
+    *) irsa_fail "usage: bash -s -- accept|sign|retire|apply|unsign|revert, with this script on stdin" ;;
+  esac
+  if [ "${IRSA_DETACHED:-false}" != true ]; then
+    trap irsa_cleanup EXIT
+    irsa_require_root
+    irsa_detach "$1"
+  fi
+  trap irsa_finish EXIT
+  irsa_lock
+  irsa_report_unfollowed
+  case $1 in
     accept | sign | retire | apply) irsa_change "$1" ;;
     unsign) irsa_unsign ;;
     revert) irsa_revert ;;
-    *) irsa_fail "usage: bash -s -- accept|sign|retire|apply|unsign|revert, with this script on stdin" ;;
   esac
 }

@@ -30,6 +30,7 @@ WORKLOADS = "default Deployment web\nkube-system DaemonSet calico-node\n"
 RESTART_FAILS = "restart-fails"  # snap restart exits 1
 NOT_READY = "not-ready"  # holds N: the next N readiness waits fail
 NEVER_READY_WITH = "never-ready-with"  # holds an issuer: never ready while it signs
+PAUSE_AT = "pause-at"  # holds restart|status|token: that call writes "paused", waits for "release"
 TOKEN_ISS = "token-iss"  # tokens carry this iss instead of the first issuer
 TOKEN_KID = "token-kid"  # tokens carry this kid instead of the signing key's
 
@@ -143,6 +144,26 @@ class FakeHost:
     def restarts(self) -> int:
         return self.calls("snap").count(["restart", "microk8s.daemon-kubelite"])
 
+    def wait_for(self, name: str, seconds: float = 120) -> None:
+        """Wait (bounded) until the stubs' state directory holds ``name``."""
+        deadline = time.monotonic() + seconds
+        while not (self.state / name).exists():
+            assert time.monotonic() < deadline, f"{name} never appeared"
+            time.sleep(0.05)
+
+    def release(self) -> None:
+        (self.state / "release").write_text("")
+
+    def runs(self) -> Path:
+        return self.path("/var/lib/irsa/runs")
+
+    def wait_for_runs_to_end(self, count: int, seconds: float = 120) -> None:
+        """Wait (bounded) until ``count`` detached runs have recorded their exit status."""
+        deadline = time.monotonic() + seconds
+        while len(list(self.runs().glob("*.exit"))) < count:
+            assert time.monotonic() < deadline, "the detached run did not end"
+            time.sleep(0.1)
+
     def command_lines(self) -> str:
         log = self.state / "cmdlines.log"
         return log.read_text() if log.exists() else ""
@@ -170,6 +191,14 @@ class _Stub:
                 continue  # the process ended meanwhile
         with open(self.state / "cmdlines.log", "a") as log:
             log.write("\n".join(sorted(lines)) + "\n")
+
+    def pause(self, where: str) -> None:
+        """Hold this call until the test says go, once: the moment to cut the SSH session."""
+        if self.flag(PAUSE_AT) == where and not (self.state / "paused").exists():
+            (self.state / "paused").write_text(where)
+            deadline = time.monotonic() + 120
+            while not (self.state / "release").exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
 
     def flag(self, name: str) -> str | None:
         path = self.state / name
@@ -224,6 +253,7 @@ class _Stub:
         if args != ["restart", "microk8s.daemon-kubelite"]:
             print(f"stub snap: unexpected {args}", file=sys.stderr)
             return 2
+        self.pause("restart")
         if self.flag(RESTART_FAILS) is not None:
             print("error: cannot perform the following tasks: restart microk8s.daemon-kubelite", file=sys.stderr)
             return 1
@@ -254,6 +284,7 @@ class _Stub:
         return 2
 
     def wait_ready(self) -> int:
+        self.pause("status")
         forced = self.flag(NOT_READY)
         if forced and int(forced) > 0:
             (self.state / NOT_READY).write_text(str(int(forced) - 1))
@@ -276,6 +307,7 @@ class _Stub:
 
         from irsa import oidc
 
+        self.pause("token")
         if self.apiserver_problem():
             print("The connection to the server was refused", file=sys.stderr)
             return 1
