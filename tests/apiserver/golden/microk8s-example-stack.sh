@@ -434,6 +434,10 @@ irsa_remove_stale_keys() { # $1 previous file, $2 current file
 # wants, restart only if something changed, check, roll back on failure.
 irsa_change() { # $1 mode
   local mode=$1 config previous clean desired expected_iss wrote=false
+  if [ "$mode" = unsign ] && [ ! -f "$(irsa_dist_config_path)" ]; then
+    irsa_log "$(irsa_dist_config_path) not found (the distribution removed?): nothing to unsign"
+    return 0
+  fi
   irsa_dist_preflight
   config=$IRSA_CONFIG_FILE
   previous=$config.irsa-previous
