@@ -1,9 +1,10 @@
 """The script that gives a host's kube-apiserver the IRSA issuer, per Kubernetes distribution.
 
 Pure, no Pulumi. One builder per distribution renders a bash script holding
-both modes (``apply`` and ``revert``); ``command_line`` picks the mode on the
-SSH command line while the script, keys included, travels on stdin. k3s and
-kubeadm would be further entries of ``BUILDERS``.
+every mode (``MODES``: accept, sign, retire, apply, unsign, revert; see
+``common.py``); ``command_line`` picks the mode on the SSH command line while
+the script, keys included, travels on stdin. k3s and kubeadm are further
+entries of ``BUILDERS``.
 """
 
 from __future__ import annotations
