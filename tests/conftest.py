@@ -130,6 +130,8 @@ class Registration:
     replace_on_changes: list[str]
     inputs: dict[str, Any]
     custom: bool
+    # Older names the resource answers to: URNs, or alias specs as text.
+    aliases: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -222,6 +224,7 @@ class RecordingMonitor(pulumi_mocks_module.MockMonitor):
                     replace_on_changes=list(request.replaceOnChanges),
                     inputs=inputs,
                     custom=request.custom,
+                    aliases=[*request.aliasURNs, *(str(a) for a in request.aliases)],
                 )
             )
         return response

@@ -161,6 +161,13 @@ class ClusterIssuerConfig(pulumi.ComponentResource):
                     add_previous_output_in_env=False,
                     opts=pulumi.ResourceOptions(
                         parent=self,
+                        # A stack made before the phases has one `NAME-apiserver`
+                        # command. Left alone, the engine would delete it last and its
+                        # old `revert` would undo the new configuration; as the accept
+                        # command's former name it is replaced instead, delete first
+                        # (triggers are new): revert, then accept, sign, retire.
+                        aliases=[pulumi.Alias(name=f"{name}-apiserver")]
+                        if key == "apiserver" and phase == "accept" else None,
                         # The whole previous phase, and this phase's previous node.
                         depends_on=previous_phase + this_phase[-1:],
                         # Create-before-delete would configure the new host and
