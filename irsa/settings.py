@@ -24,6 +24,13 @@ from irsa import iam_names, oidc, policies, presets, s3, webhook
 NAMESPACE = "irsa"
 DISTRIBUTIONS = ("microk8s", "k3s", "kubeadm")
 ISSUER_HOSTS = ("github", "s3", "cloudfront")
+# The API server's port per distribution, for irsa:apiEndpoint's default.
+API_PORTS = {"microk8s": 16443, "k3s": 6443, "kubeadm": 6443}
+# Host key types pulumi-command's SSH client (golang.org/x/crypto/ssh) accepts as hostKey.
+HOST_KEY_TYPES = (
+    "ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
+    "ssh-rsa", "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com",
+)
 KEY_BITS = (2048, 3072, 4096)
 MAX_THUMBPRINTS = 5
 DEFAULT_AUDIENCE = "sts.amazonaws.com"
@@ -80,14 +87,18 @@ KEYS: dict[str, KeySpec] = {
     "apiAudiences": KeySpec("array", ["https://kubernetes.default.svc"], items="string"),
     "tokenExpirationSeconds": KeySpec("integer", 86400),
     "distribution": KeySpec("string", "microk8s"),
-    "host": KeySpec("string"),
+    "host": KeySpec("string", ""),
+    "hosts": KeySpec("array", [], items="string"),
     "sshUser": KeySpec("string", "ubuntu"),
     "sshPort": KeySpec("integer", 22),
     "sshPrivateKey": KeySpec("string", "", secret=True),
+    "sshHostKey": KeySpec("string", ""),
     "keyDir": KeySpec("string", "/opt/k8s"),
     "readyTimeoutSeconds": KeySpec("integer", 300),
     "restartWorkloads": KeySpec("boolean", False),
     "kubeconfig": KeySpec("string", "", secret=True),
+    "apiEndpoint": KeySpec("string", ""),
+    "takeOverHost": KeySpec("boolean", False),
     "thumbprints": KeySpec("array", ["auto"], items="string"),
     "extraClientIds": KeySpec("array", [], items="string"),
     "serviceAccounts": KeySpec("array", [], items="object"),
@@ -212,6 +223,20 @@ class HostSettings:
     key_dir: str
     ready_timeout_seconds: int
     restart_workloads: bool
+    # irsa:hosts: several control-plane nodes, in rollout order (``host`` is the
+    # first); empty when irsa:host names the only one.
+    hosts: tuple[str, ...] = ()
+    # host -> its SSH host key ("TYPE BASE64"); empty: any server key is accepted.
+    host_keys: Mapping[str, str] = field(default_factory=dict)
+    # The API server URL the kubeconfig names, reachable from where `pulumi up` runs.
+    api_endpoint: str = ""
+    # Configure a host that another stack's irsa configured (irsa:takeOverHost).
+    take_over: bool = False
+
+    @property
+    def nodes(self) -> tuple[str, ...]:
+        """The hosts whose API servers this stack configures, in rollout order."""
+        return self.hosts or ((self.host,) if self.host else ())
 
 
 @dataclass(frozen=True)
@@ -350,6 +375,16 @@ class Settings:
                         f"the pod identity webhook does not mutate pods in {account.namespace}: "
                         f"the test pod of {account.key} carries its own token volume, and other "
                         "pods there must too")
+        missing = [h for h in self.host.nodes if h not in self.host.host_keys]
+        if missing:
+            found.append(
+                f"irsa:sshHostKey is not set for {', '.join(missing)}: the SSH connection accepts "
+                "any server key, and it carries the service-account signing key (on stdin), which "
+                "mints tokens for every IRSA role. Get the key with: ssh-keyscan -t ed25519 "
+                f"{' '.join(missing)} (compare its fingerprint with ssh-keygen -lf "
+                "/etc/ssh/ssh_host_ed25519_key.pub on the host), then: "
+                "pulumi config set irsa:sshHostKey \"$(ssh-keyscan -t ed25519 HOST)\""
+            )
         return tuple(found)
 
 
@@ -367,6 +402,7 @@ _THUMBPRINT = re.compile(r"^[0-9a-fA-F]{40}$")
 _SSH_USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 _HOST = re.compile(r"^[A-Za-z0-9.:\[\]-]{1,253}$")
 _SAFE_PATH = re.compile(r"^/[A-Za-z0-9._/-]*$")
+_API_ENDPOINT = re.compile(r"^https://[A-Za-z0-9.\[\]:-]+(?::\d{1,5})?(?:/[A-Za-z0-9._~/-]*)?$")
 
 _TYPE_NAMES = {"string": "a string", "integer": "a whole number", "boolean": "true or false",
                "array": "a list", "object": "an object"}
@@ -707,11 +743,21 @@ def _host_settings(v: dict[str, Any], p: _Problems, opaque: frozenset[str] = fro
     if distribution is not None:
         p.check(distribution in DISTRIBUTIONS,
                 f"irsa:distribution must be one of {', '.join(DISTRIBUTIONS)}, got {distribution!r}")
-    host = v["host"]
-    if host is not None:
-        p.check(bool(_HOST.match(host)),
-                f"irsa:host must be a host name or IP address (no spaces, no user@ or :port), "
-                f"got {host!r}")
+    host, hosts = v["host"], v["hosts"]
+    if host is not None and hosts is not None:
+        if host and hosts:
+            p.add("set irsa:host (one node) or irsa:hosts (several), not both")
+        elif not host and not hosts:
+            p.add("irsa:host is required (or irsa:hosts for several control-plane nodes): "
+                  "pulumi config set irsa:host VALUE")
+    for key, name in [("irsa:host", host)] + [(f"irsa:hosts[{i}]", h) for i, h in enumerate(hosts or ())]:
+        if name:
+            p.check(bool(_HOST.match(name)),
+                    f"{key} must be a host name or IP address (no spaces, no user@ or :port), "
+                    f"got {name!r}")
+    for name in _duplicates([h.strip("[]") for h in hosts or ()]):
+        p.add(f"irsa:hosts lists {name!r} more than once")
+    nodes = tuple(hosts) if hosts else ((host,) if host else ())
     user = v["sshUser"]
     if user is not None:
         p.check(bool(_SSH_USER.match(user)), f"irsa:sshUser must be a login name, got {user!r}")
@@ -723,6 +769,12 @@ def _host_settings(v: dict[str, Any], p: _Problems, opaque: frozenset[str] = fro
         p.check("PRIVATE KEY-----" in private_key,
                 "irsa:sshPrivateKey must be a PEM or OpenSSH private key "
                 "(pulumi config set --secret irsa:sshPrivateKey < ~/.ssh/id_ed25519)")
+    host_keys: dict[str, str] = {}
+    if v["sshHostKey"]:
+        try:
+            host_keys = parse_host_keys(v["sshHostKey"], nodes, port or 22)
+        except ValueError as err:
+            p.add(str(err))
     key_dir = v["keyDir"]
     if key_dir is not None:
         p.check(bool(_SAFE_PATH.match(key_dir)) and posixpath.normpath(key_dir) == key_dir
@@ -733,16 +785,102 @@ def _host_settings(v: dict[str, Any], p: _Problems, opaque: frozenset[str] = fro
     if timeout is not None:
         p.check(10 <= timeout <= 3600,
                 f"irsa:readyTimeoutSeconds must be between 10 and 3600, got {timeout}")
+    endpoint = v["apiEndpoint"]
+    if endpoint:
+        p.check(bool(_API_ENDPOINT.match(endpoint)) and not endpoint.endswith("/"),
+                "irsa:apiEndpoint must be the API server's https URL as reached from where "
+                f"pulumi up runs, e.g. https://{nodes[0] if nodes else 'HOST'}:16443 (no query, no "
+                f"trailing slash), got {endpoint!r}")
+    elif nodes and distribution in API_PORTS:
+        endpoint = f"https://{_url_host(nodes[0])}:{API_PORTS[distribution]}"
     return HostSettings(
         distribution=distribution or "",
-        host=host or "",
+        host=nodes[0] if nodes else "",
         ssh_user=user or "",
         ssh_port=port or 0,
         ssh_private_key=Secret(private_key) if private_key else None,
         key_dir=key_dir or "",
         ready_timeout_seconds=timeout or 0,
         restart_workloads=bool(v["restartWorkloads"]),
+        hosts=tuple(hosts or ()),
+        host_keys=host_keys,
+        api_endpoint=endpoint or "",
+        take_over=bool(v["takeOverHost"]),
     )
+
+
+def _url_host(host: str) -> str:
+    """A host as a URL names it: IPv6 addresses in brackets."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def parse_host_keys(text: str, hosts: tuple[str, ...], port: int) -> dict[str, str]:
+    """The SSH host key of each host, from irsa:sshHostKey; raises ValueError naming the problem.
+
+    Accepts what ``ssh-keyscan`` prints: one line ``HOST TYPE BASE64`` per host
+    (``[HOST]:PORT`` on a port other than 22), or, for a single host, the bare
+    ``TYPE BASE64 [comment]`` of its ``/etc/ssh/ssh_host_*_key.pub``. Each key is
+    checked to be SSH wire format of its type. One key per host, because
+    pulumi-command pins exactly one (ssh.FixedHostKey over ssh.ParseAuthorizedKey).
+    """
+    lines = [line.strip() for line in text.splitlines()
+             if line.strip() and not line.strip().startswith("#")]
+    found: dict[str, str] = {}
+    prefix = "irsa:sshHostKey"
+    for line in lines:
+        words = line.split()
+        if words and words[0] in HOST_KEY_TYPES:
+            if len(hosts) != 1 or len(lines) != 1:
+                raise ValueError(f"{prefix}: with several hosts, give one line per host as "
+                                 "ssh-keyscan prints it: HOST TYPE KEY")
+            name, key_type, body = hosts[0], words[0], words[1] if len(words) > 1 else ""
+        elif len(words) >= 3:
+            name, key_type, body = words[0], words[1], words[2]
+            if name.startswith("|1|"):
+                raise ValueError(f"{prefix}: hashed known_hosts entries cannot be matched to a "
+                                 "host; use ssh-keyscan without -H")
+            bracketed = re.fullmatch(r"\[(.+)\]:(\d+)", name)
+            if bracketed:
+                name = bracketed.group(1)
+                if int(bracketed.group(2)) != port:
+                    raise ValueError(f"{prefix}: the key for {words[0]} is for port "
+                                     f"{bracketed.group(2)}, but irsa:sshPort is {port}")
+        else:
+            raise ValueError(f"{prefix} must hold a public key as ssh-keyscan prints it "
+                             f"(e.g. 'ssh-ed25519 AAAA…'), got {line[:60]!r}")
+        if key_type not in HOST_KEY_TYPES:
+            raise ValueError(f"{prefix}: unknown key type {key_type!r}; one of "
+                             f"{', '.join(HOST_KEY_TYPES)}")
+        if not _is_ssh_key_blob(key_type, body):
+            raise ValueError(f"{prefix}: the {key_type} key for {name} is not a valid key "
+                             "(truncated or mistyped base64?)")
+        if name not in hosts:
+            raise ValueError(f"{prefix} has a key for {name!r}, which is not a configured host "
+                             f"({', '.join(hosts) or 'none'})")
+        if name in found:
+            raise ValueError(f"{prefix} has more than one key for {name}: keep one "
+                             "(ssh-keyscan -t ed25519 prints one)")
+        found[name] = f"{key_type} {body}"
+    missing = [h for h in hosts if h not in found]
+    if missing:
+        raise ValueError(f"{prefix} has no key for {', '.join(missing)}: add a line "
+                         f"'HOST TYPE KEY' for each (ssh-keyscan -t ed25519 {' '.join(missing)})")
+    return found
+
+
+def _is_ssh_key_blob(key_type: str, body: str) -> bool:
+    """Whether base64 ``body`` is an SSH public key blob that starts with its own type name (RFC 4253 6.6)."""
+    import base64
+    import binascii
+
+    try:
+        blob = base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    if len(blob) < 4:
+        return False
+    length = int.from_bytes(blob[:4], "big")
+    return blob[4:4 + length] == key_type.encode() and len(blob) > 4 + length
 
 
 def _service_accounts(

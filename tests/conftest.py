@@ -104,7 +104,9 @@ class IrsaMocks(pulumi.runtime.Mocks):
             state |= {"arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{role_name}", "name": role_name}
             resource_id = role_name
         elif args.typ == "command:remote:Command":
-            state |= {"stdout": "apiVersion: v1\nkind: Config\n", "stderr": ""}
+            # What `microk8s config` prints, in short: it names the host's own address.
+            state |= {"stdout": "apiVersion: v1\nkind: Config\nclusters:\n- name: microk8s-cluster\n"
+                      "  cluster:\n    server: https://10.0.0.5:16443\n", "stderr": ""}
         elif args.typ in TLS_CERTIFICATES:
             # Real X.509 objects made from the inputs, as the tls provider would (support/tls_state.py).
             state |= TLS_CERTIFICATES[args.typ](dict(args.inputs))

@@ -57,7 +57,9 @@ def test_complete_resource_graph_with_parents(pulumi_mocks):
         (FILE, "issuer-discovery", "irsa:issuer:OidcIssuer"),
         (FILE, "issuer-jwks", "irsa:issuer:OidcIssuer"),
         ("command:local:Command", "served-wait", "irsa:serving:KeysServed"),
-        (COMMAND, "cluster-apiserver", "irsa:cluster:ClusterIssuerConfig"),
+        (COMMAND, "cluster-apiserver-accept", "irsa:cluster:ClusterIssuerConfig"),
+        (COMMAND, "cluster-apiserver-sign", "irsa:cluster:ClusterIssuerConfig"),
+        (COMMAND, "cluster-apiserver-retire", "irsa:cluster:ClusterIssuerConfig"),
         (COMMAND, "cluster-kubeconfig", "irsa:cluster:ClusterIssuerConfig"),
         (OIDC, "oidc-provider", "irsa:aws:OidcProvider"),
         ("aws:iam/role:Role", "default/aws-cli-role", "irsa:aws:ServiceAccountRole"),
@@ -76,9 +78,11 @@ def test_ordering_provider_cluster_and_pod(pulumi_mocks):
     files = r.of_type(FILE)
     assert len(files) == 2
     oidc_provider = r.one(OIDC)
-    host_command = r.by_name("cluster-apiserver")
+    host_command = r.by_name("cluster-apiserver-accept")
     served = r.by_name("served-wait")
+    sign = r.by_name("cluster-apiserver-sign")
     assert depends_on(r, host_command, served), "the host must wait until the issuer serves the keys"
+    assert depends_on(r, sign, host_command), "every node accepts before any node signs"
     for f in files:
         assert depends_on(r, served, f), "the wait for the public keys starts after publishing"
         assert depends_on(r, oidc_provider, f), "OIDC provider must wait for the issuer files"
@@ -150,7 +154,7 @@ def test_bad_config_stops_before_any_resource(pulumi_mocks):
         run(pulumi_mocks, config)
     message = str(err.value)
     assert "irsa:keyBits must be one of 2048, 3072 or 4096, got 1024" in message
-    assert "irsa:hots is not a configuration key of this project (did you mean irsa:host?)" in message
+    assert "irsa:hots is not a configuration key of this project (did you mean irsa:hosts?)" in message
     assert pulumi_mocks.registrations == []
 
 

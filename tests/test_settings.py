@@ -96,7 +96,7 @@ def test_all_problems_are_reported_together():
 
 
 BAD = [
-    ({"irsa:hots": "x"}, "irsa:hots is not a configuration key of this project (did you mean irsa:host?)"),
+    ({"irsa:hots": "x"}, "irsa:hots is not a configuration key of this project (did you mean irsa:hosts?)"),
     ({"irsa:keyBits": "1000"}, "irsa:keyBits must be one of 2048, 3072 or 4096, got 1000"),
     ({"irsa:keyBits": "big"}, "irsa:keyBits must be a whole number, got 'big'"),
     ({"irsa:keyBits": "true"}, "irsa:keyBits must be a whole number, got true"),
@@ -109,7 +109,7 @@ BAD = [
     ({"irsa:thumbprints": '["abc"]'}, "irsa:thumbprints entry 'abc' must be \"auto\" or a SHA-1"),
     ({"irsa:thumbprints": json.dumps(["AA:" * 19 + "AA"])}, "must be \"auto\" or a SHA-1 fingerprint of 40 hex digits"),
     ({"irsa:thumbprints": json.dumps(["auto"] * 6)}, "irsa:thumbprints may hold at most 5 entries, got 6"),
-    ({"irsa:host": ""}, "irsa:host must be a host name or IP address"),
+    ({"irsa:host": ""}, "irsa:host is required (or irsa:hosts for several control-plane nodes)"),
     ({"irsa:host": "ubuntu@node1"}, "irsa:host must be a host name or IP address (no spaces, no user@ or :port)"),
     ({"irsa:sshPort": "70000"}, "irsa:sshPort must be between 1 and 65535, got 70000"),
     ({"irsa:sshUser": "Bad User"}, "irsa:sshUser must be a login name, got 'Bad User'"),
@@ -173,7 +173,9 @@ def test_bad_value_gets_one_message_naming_the_key(extra, message):
 def test_required_key_message_says_how_to_set_it():
     with pytest.raises(settings.SettingsError) as err:
         settings.parse({"irsa:githubOwner": "o", "irsa:githubRepository": "r"})
-    assert err.value.problems == ["irsa:host is required: pulumi config set irsa:host VALUE"]
+    assert err.value.problems == [
+        "irsa:host is required (or irsa:hosts for several control-plane nodes): "
+        "pulumi config set irsa:host VALUE"]
 
 
 def test_example_stacks_are_valid():

@@ -1,10 +1,10 @@
 """The script that gives a host's kube-apiserver the IRSA issuer, per Kubernetes distribution.
 
 Pure, no Pulumi. One builder per distribution renders a bash script holding
-both modes (``apply`` and ``revert``); ``command_line`` picks the mode on the
-SSH command line while the script, keys included, travels on stdin. Where each
-distribution keeps kube-apiserver's flags, and why, is in its module and in
-docs/distributions.md.
+every mode (``MODES``: accept, sign, retire, apply, unsign, revert; see
+``common.py``); ``command_line`` picks the mode on the SSH command line while
+the script, keys included, travels on stdin. Where each distribution keeps
+kube-apiserver's flags, and why, is in its module and in docs/distributions.md.
 """
 
 from __future__ import annotations

@@ -1,7 +1,47 @@
-"""What every distribution's host script shares: its inputs, their checks, the shell header.
+"""What every distribution's host script shares: its inputs, their checks, the modes.
 
 Pure, no Pulumi. A distribution module (``microk8s.py``) adds the part that
 knows where its API server's flags live and how to restart it.
+
+Modes (``bash -s -- MODE`` with the script on stdin). Each makes the node's
+API server *accept* a set of issuers and verification keys and *sign* with
+one issuer and key; ``common.sh`` (``irsa_plan``) decides both, the same for
+every distribution:
+
+``accept``
+    Accept this config's issuer and keys too; keep signing with what the node
+    signs with now (irsa's earlier signer, or the host's own). Adds only.
+``sign``
+    Sign with this config's issuer and first key; keep accepting everything
+    accepted before. Adds only.
+``retire``
+    Accept only this config's issuer and keys (and the host's own lines); the
+    node must already sign with this config (refused otherwise).
+``apply``
+    ``sign`` and ``retire`` in one restart: for a single node, and by hand.
+``unsign``
+    Sign with the host's own issuer and key again; keep accepting irsa's.
+``revert``
+    Remove everything irsa added; the file is the one irsa found, byte for
+    byte; only irsa's own key files are removed.
+
+A rollout over several nodes runs every node's ``accept``, then every
+node's ``sign``, then every node's ``retire``, one node at a time; destroy
+runs every ``unsign``, then every ``revert``. Because accept, sign and unsign
+only add to what a node accepts, and only retire and revert remove, every
+running API server accepts whatever any other one signs at every step.
+Every mode is idempotent: when the file and keys already say what the mode
+wants, nothing is written and the API server is not restarted.
+
+A distribution section (``microk8s.sh``) implements these shell hooks:
+``irsa_dist_config_path`` (the flags file), ``irsa_dist_preflight`` (checks,
+sets ``IRSA_CONFIG_FILE``), ``irsa_dist_strip`` (stdin→stdout without irsa's
+lines; byte for byte the file irsa found), ``irsa_dist_render STRIPPED``
+(the file with the lines ``IRSA_WANT_*`` asks for), ``irsa_dist_current FILE``
+(``IRSA_CUR_*``: what irsa's lines accept and sign with),
+``irsa_dist_signing_issuer FILE``, ``irsa_dist_marked_key_paths FILE``,
+``irsa_dist_restart_and_wait`` (sets ``IRSA_PROBLEM`` on failure),
+``irsa_issue_token AUDIENCE`` and ``irsa_kubectl``.
 """
 
 from __future__ import annotations
@@ -15,12 +55,14 @@ from pathlib import Path
 from irsa import oidc
 from irsa.settings import HostSettings
 
-MODES = ("apply", "revert")
+MODES = ("accept", "sign", "retire", "apply", "unsign", "revert")
 # Kubernetes key ids are base64url: safe in file names and shell words as they are.
 _KEY_ID = re.compile(r"^[A-Za-z0-9_-]{43}$")
 _KEY_DIR = re.compile(r"^/[A-Za-z0-9._/-]*$")
 # Audiences become one comma-separated flag value, unquoted, in a line kubelite splits on spaces.
 _AUDIENCE = re.compile(r"^[^\s,\"'#\\]+$")
+# Node and stack names travel in the script and the host's owner file.
+_NAME = re.compile(r"^[A-Za-z0-9._:/\[\]-]{1,300}$")
 
 COMMON_SHELL = Path(__file__).with_name("common.sh")
 
@@ -46,6 +88,14 @@ class HostConfig:
     key_dir: str
     ready_timeout_seconds: int
     restart_workloads: bool
+    # Which node of which stack this is: kept on the host, so another stack's
+    # host is refused and a renamed node's revert leaves the host alone.
+    node: str = "node"
+    owner_stack: str = "irsa"
+    take_over: bool = False
+    # How long a run waits for another run's host-side lock; 0: two ready
+    # timeouts (a change and its rollback) and two minutes.
+    lock_timeout_seconds: int = 0
 
     def __post_init__(self) -> None:
         check(self)
@@ -60,6 +110,8 @@ def host_config(
     signing_private_key_pem: str,
     api_audiences: Sequence[str],
     audience: str,
+    node: str = "node",
+    owner_stack: str = "irsa",
 ) -> HostConfig:
     """The script's inputs from the host's settings and the issuer's resolved values."""
     return HostConfig(
@@ -72,6 +124,9 @@ def host_config(
         key_dir=host.key_dir,
         ready_timeout_seconds=host.ready_timeout_seconds,
         restart_workloads=host.restart_workloads,
+        node=node,
+        owner_stack=owner_stack,
+        take_over=host.take_over,
     )
 
 
@@ -100,6 +155,9 @@ def check(config: HostConfig) -> None:
         raise HostConfigError("at least one API audience is needed")
     if not _KEY_DIR.match(config.key_dir) or config.key_dir in ("/", "") or "/." in config.key_dir:
         raise HostConfigError(f"key directory {config.key_dir!r} must be a plain absolute path")
+    for what, name in (("node", config.node), ("stack", config.owner_stack)):
+        if not _NAME.match(name):
+            raise HostConfigError(f"{what} name {name!r} must be letters, digits and ._:/[]-")
     if config.ready_timeout_seconds < 1:
         raise HostConfigError("the ready timeout must be at least one second")
 
@@ -125,7 +183,11 @@ def shell_inputs(config: HostConfig) -> str:
         f"IRSA_API_AUDIENCES={shlex.quote(','.join(config.api_audiences))}",
         f"IRSA_KEY_DIR={shlex.quote(config.key_dir)}",
         f"IRSA_READY_TIMEOUT={config.ready_timeout_seconds}",
+        f"IRSA_LOCK_TIMEOUT={config.lock_timeout_seconds or 2 * config.ready_timeout_seconds + 120}",
         f"IRSA_RESTART_WORKLOADS={'true' if config.restart_workloads else 'false'}",
+        f"IRSA_NODE={shlex.quote(config.node)}",
+        f"IRSA_OWNER_STACK={shlex.quote(config.owner_stack)}",
+        f"IRSA_TAKE_OVER={'true' if config.take_over else 'false'}",
         f"IRSA_KEY_IDS=({' '.join(config.key_ids)})",
         f"IRSA_PUBLIC_KEYS=(\n{public_keys}\n)",
         f"IRSA_SIGNING_KEY={shlex.quote(pem_text(config.signing_private_key_pem))}",

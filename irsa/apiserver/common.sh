@@ -1,15 +1,23 @@
 # --- shared by every distribution (irsa/apiserver/common.sh) ---
-# A distribution section defines irsa_apply, irsa_revert, irsa_issue_token and irsa_kubectl.
+# The modes (accept, sign, retire, apply, unsign, revert) and what each wants
+# the API server to accept and sign with are decided here, the same for every
+# distribution; irsa/apiserver/common.py's docstring describes the interface.
+# A distribution section defines the hooks listed there (irsa_dist_*,
+# irsa_issue_token, irsa_kubectl).
 
 # Tests point this at a fake host; on a real host every path is used as it is.
 IRSA_HOST_ROOT=${IRSA_HOST_ROOT:-/}
+IRSA_STATE_DIR=/var/lib/irsa
 IRSA_TEMP_FILES=()
 IRSA_CREATED_FILES=()
 IRSA_KEYS_CHANGED=false
 IRSA_PROBLEM=""
 
 irsa_log() { printf 'irsa: %s\n' "$*"; }
-irsa_fail() { printf 'irsa: error: %s\n' "$*" >&2; exit 1; }
+irsa_fail() {
+  printf 'irsa: error on %s: %s\n' "$IRSA_NODE" "$*" >&2
+  exit 1
+}
 
 irsa_host_path() { printf '%s%s' "${IRSA_HOST_ROOT%/}" "$1"; }
 
@@ -79,10 +87,18 @@ irsa_install_file() {
 # Key files as the API server names them (without IRSA_HOST_ROOT). The key id
 # in the name keeps an older key's file in place while a rollback may need it.
 irsa_public_key_path() { printf '%s/irsa-sa-%s.pub' "$IRSA_KEY_DIR" "$1"; }
-irsa_signing_key_path() { printf '%s/irsa-sa-%s.key' "$IRSA_KEY_DIR" "${IRSA_KEY_IDS[0]}"; }
+irsa_private_key_path() { printf '%s/irsa-sa-%s.key' "$IRSA_KEY_DIR" "$1"; }
+irsa_signing_key_path() { irsa_private_key_path "${IRSA_KEY_IDS[0]}"; }
 
 irsa_is_our_key_file() {
   case ${1##*/} in irsa-sa-*.pub | irsa-sa-*.key) return 0 ;; *) return 1 ;; esac
+}
+
+# The key id in one of our key file names.
+irsa_kid_of_path() {
+  local name=${1##*/}
+  name=${name#irsa-sa-}
+  printf '%s' "${name%.*}"
 }
 
 irsa_report_file() { # $1 host path, $2 what it is
@@ -94,21 +110,33 @@ irsa_report_file() { # $1 host path, $2 what it is
   fi
 }
 
-# Keys go through the printf builtin and a pipe: never onto a command line.
+# Write this run's keys that IRSA_WANT_* names. Keys go through the printf
+# builtin and a pipe: never onto a command line. A key of an earlier run that
+# is still wanted must already be on the host.
 irsa_install_keys() {
-  local dir path i
+  local dir path i kid
   dir=$(irsa_host_path "$IRSA_KEY_DIR")
   if [ ! -d "$dir" ]; then
     mkdir -p -m 0755 -- "$dir"
     irsa_log "created $dir"
   fi
-  path=$(irsa_host_path "$(irsa_signing_key_path)")
-  irsa_install_file "$path" 0600 < <(printf '%s' "$IRSA_SIGNING_KEY")
-  irsa_report_file "$path" "signing key, 0600"
-  for i in "${!IRSA_KEY_IDS[@]}"; do
-    path=$(irsa_host_path "$(irsa_public_key_path "${IRSA_KEY_IDS[$i]}")")
-    irsa_install_file "$path" 0644 < <(printf '%s' "${IRSA_PUBLIC_KEYS[$i]}")
-    irsa_report_file "$path" "verification key, 0644"
+  if [ "$IRSA_WANT_SIGN_KID" = "${IRSA_KEY_IDS[0]}" ]; then
+    path=$(irsa_host_path "$(irsa_signing_key_path)")
+    irsa_install_file "$path" 0600 < <(printf '%s' "$IRSA_SIGNING_KEY")
+    irsa_report_file "$path" "signing key, 0600"
+  elif [ -n "$IRSA_WANT_SIGN_KID" ] && [ ! -f "$dir/irsa-sa-$IRSA_WANT_SIGN_KID.key" ]; then
+    irsa_fail "the key this node signs with, $(irsa_private_key_path "$IRSA_WANT_SIGN_KID"), is missing"
+  fi
+  for kid in "${IRSA_WANT_KIDS[@]}"; do
+    path=$(irsa_host_path "$(irsa_public_key_path "$kid")")
+    for i in "${!IRSA_KEY_IDS[@]}"; do
+      if [ "${IRSA_KEY_IDS[$i]}" = "$kid" ]; then
+        irsa_install_file "$path" 0644 < <(printf '%s' "${IRSA_PUBLIC_KEYS[$i]}")
+        irsa_report_file "$path" "verification key, 0644"
+        continue 2
+      fi
+    done
+    [ -f "$path" ] || irsa_fail "the verification key $(irsa_public_key_path "$kid") of an earlier run is missing"
   done
 }
 
@@ -141,6 +169,127 @@ irsa_contains() { # $1 needle, rest haystack
   return 1
 }
 
+# Print the arguments in order, each once.
+irsa_unique() {
+  local item
+  local -a seen=()
+  for item in "$@"; do
+    [ -n "$item" ] || continue
+    irsa_contains "$item" "${seen[@]}" && continue
+    seen+=("$item")
+    printf '%s\n' "$item"
+  done
+}
+
+# --- the modes: what this node should accept and sign with ------------------
+# Reads what irsa's lines say now (set by irsa_dist_current):
+#   IRSA_CUR_SIGN_ISSUER, IRSA_CUR_SIGN_KID  irsa's signer ("" = the host's own)
+#   IRSA_CUR_ISSUERS, IRSA_CUR_KIDS          every issuer and key irsa's lines accept
+# and sets what the file should say:
+#   IRSA_WANT_SIGN_ISSUER, IRSA_WANT_SIGN_KID, IRSA_WANT_ISSUERS, IRSA_WANT_KIDS,
+#   IRSA_WANT_AUDIENCES ("" = leave the host's own audiences).
+# accept, sign and unsign only ever add to what is accepted; only retire, apply
+# and revert take something away. So a rollout of several nodes (every accept,
+# then every sign, then every retire) never has a node sign with something
+# another node does not accept.
+irsa_plan() { # $1 mode
+  local -a issuers kids
+  case $1 in
+    accept)
+      IRSA_WANT_SIGN_ISSUER=$IRSA_CUR_SIGN_ISSUER
+      IRSA_WANT_SIGN_KID=$IRSA_CUR_SIGN_KID
+      mapfile -t issuers < <(irsa_unique "$IRSA_CUR_SIGN_ISSUER" "${IRSA_CUR_ISSUERS[@]}" "$IRSA_ISSUER")
+      mapfile -t kids < <(irsa_unique "${IRSA_CUR_KIDS[@]}" "${IRSA_KEY_IDS[@]}")
+      ;;
+    sign)
+      IRSA_WANT_SIGN_ISSUER=$IRSA_ISSUER
+      IRSA_WANT_SIGN_KID=${IRSA_KEY_IDS[0]}
+      mapfile -t issuers < <(irsa_unique "$IRSA_ISSUER" "${IRSA_CUR_ISSUERS[@]}")
+      mapfile -t kids < <(irsa_unique "${IRSA_KEY_IDS[@]}" "${IRSA_CUR_KIDS[@]}")
+      ;;
+    retire)
+      if [ "$IRSA_CUR_SIGN_ISSUER" != "$IRSA_ISSUER" ] || [ "$IRSA_CUR_SIGN_KID" != "${IRSA_KEY_IDS[0]}" ]; then
+        irsa_fail "retire: this node does not sign with $IRSA_ISSUER and key ${IRSA_KEY_IDS[0]} yet (sign must succeed on every node first)"
+      fi
+      IRSA_WANT_SIGN_ISSUER=$IRSA_ISSUER
+      IRSA_WANT_SIGN_KID=${IRSA_KEY_IDS[0]}
+      issuers=("$IRSA_ISSUER")
+      kids=("${IRSA_KEY_IDS[@]}")
+      ;;
+    apply)
+      IRSA_WANT_SIGN_ISSUER=$IRSA_ISSUER
+      IRSA_WANT_SIGN_KID=${IRSA_KEY_IDS[0]}
+      issuers=("$IRSA_ISSUER")
+      kids=("${IRSA_KEY_IDS[@]}")
+      ;;
+    unsign)
+      IRSA_WANT_SIGN_ISSUER=""
+      IRSA_WANT_SIGN_KID=""
+      mapfile -t issuers < <(irsa_unique "$IRSA_CUR_SIGN_ISSUER" "${IRSA_CUR_ISSUERS[@]}")
+      kids=("${IRSA_CUR_KIDS[@]}")
+      ;;
+    *) irsa_fail "irsa_plan: unknown mode $1" ;;
+  esac
+  IRSA_WANT_ISSUERS=("${issuers[@]}")
+  IRSA_WANT_KIDS=("${kids[@]}")
+  IRSA_WANT_AUDIENCES=""
+  if [ -n "$IRSA_WANT_SIGN_ISSUER" ]; then IRSA_WANT_AUDIENCES=$IRSA_API_AUDIENCES; fi
+}
+
+# --- who configured this host ------------------------------------------------
+# $IRSA_STATE_DIR/owner names the stack and node whose irsa configured this
+# host. Another stack is refused unless IRSA_TAKE_OVER; within one stack a node
+# entry that is no longer the owner (a renamed host) reverts nothing.
+
+irsa_state_path() { irsa_host_path "$IRSA_STATE_DIR/$1"; }
+
+irsa_owner_field() { # $1 field (stack|node): its value in the owner file, or ""
+  local file
+  file=$(irsa_state_path owner)
+  [ -f "$file" ] || return 0
+  sed -n "s/^$1=//p" "$file" | head -n 1
+}
+
+irsa_ensure_state_dir() {
+  local dir
+  dir=$(irsa_host_path "$IRSA_STATE_DIR")
+  mkdir -p -m 0700 -- "$dir"
+  chmod 0700 -- "$dir"
+}
+
+# Before a change: refuse another stack's host, unless told to take it over.
+irsa_claim_host() {
+  local stack node
+  stack=$(irsa_owner_field stack)
+  node=$(irsa_owner_field node)
+  if [ -n "$stack" ] && [ "$stack" != "$IRSA_OWNER_STACK" ]; then
+    if [ "$IRSA_TAKE_OVER" != true ]; then
+      irsa_fail "this host's kube-apiserver is configured by another irsa stack ($stack, node $node); two stacks would flip its issuer back and forth. Destroy that stack first, or set irsa:takeOverHost to true to take the host over"
+    fi
+    irsa_log "taking the host over from stack $stack (irsa:takeOverHost is true)"
+  elif [ -n "$node" ] && [ "$node" != "$IRSA_NODE" ]; then
+    irsa_log "this host was configured as node $node of this stack; it is node $IRSA_NODE now"
+  fi
+  irsa_ensure_state_dir
+  irsa_install_file "$(irsa_state_path owner)" 0600 < <(printf 'stack=%s\nnode=%s\n' "$IRSA_OWNER_STACK" "$IRSA_NODE")
+}
+
+# Before unsign or revert: whether this run may undo the host's configuration.
+irsa_is_owner() {
+  local stack node
+  stack=$(irsa_owner_field stack)
+  node=$(irsa_owner_field node)
+  if [ -n "$stack" ] && [ "$stack" != "$IRSA_OWNER_STACK" ]; then
+    irsa_log "this host is configured by another irsa stack ($stack, node $node): left as it is"
+    return 1
+  fi
+  if [ -n "$node" ] && [ "$node" != "$IRSA_NODE" ]; then
+    irsa_log "this host is configured as node $node of this stack now: left as it is"
+    return 1
+  fi
+  return 0
+}
+
 irsa_b64url_decode() {
   local s
   s=$(printf '%s' "$1" | tr '_-' '/+')
@@ -153,9 +302,10 @@ irsa_json_string() {
   printf '%s' "$1" | sed -n "s/.*\"$2\"[[:space:]]*:[[:space:]]*\"\([^\"]*\)\".*/\1/p"
 }
 
-# Ask the API server for a token and check who signed it. The token itself is
-# never printed and never passed to another program's command line.
-irsa_self_check() {
+# Ask the API server for a token and check who signed it: issuer $1 and, when
+# given, key id $2. The token itself is never printed and never passed to
+# another program's command line.
+irsa_self_check() { # $1 expected iss, $2 expected kid or ""
   local token header rest claims iss kid errors
   irsa_log "self-check: asking the API server for a token with audience $IRSA_AUDIENCE"
   errors=$(mktemp)
@@ -169,12 +319,12 @@ irsa_self_check() {
   claims=$(irsa_b64url_decode "${rest%%.*}" 2>/dev/null || true)
   iss=$(irsa_json_string "$claims" iss)
   kid=$(irsa_json_string "$header" kid)
-  if [ "$iss" != "$IRSA_ISSUER" ]; then
-    IRSA_PROBLEM="self-check failed: new tokens carry iss '$iss', expected '$IRSA_ISSUER'"
+  if [ "$iss" != "$1" ]; then
+    IRSA_PROBLEM="self-check failed: new tokens carry iss '$iss', expected '$1'"
     return 1
   fi
-  if [ "$kid" != "${IRSA_KEY_IDS[0]}" ]; then
-    IRSA_PROBLEM="self-check failed: new tokens carry kid '$kid', expected the signing key's id '${IRSA_KEY_IDS[0]}'"
+  if [ -n "$2" ] && [ "$kid" != "$2" ]; then
+    IRSA_PROBLEM="self-check failed: new tokens carry kid '$kid', expected the signing key's id '$2'"
     return 1
   fi
   irsa_log "self-check passed: new tokens carry iss $iss and kid $kid"
@@ -195,12 +345,286 @@ irsa_restart_workloads() {
   irsa_log "rolling restart started for $count workloads"
 }
 
+# --- the flow every distribution shares ---------------------------------------
+
+# Sets IRSA_TEMP to a temp file next to config file $2 holding filter $1's
+# output for file $3 (default: $2), ending like $2 does.
+irsa_filtered_copy() {
+  irsa_temp_next_to "$2"
+  "$1" <"${3:-$2}" >"$IRSA_TEMP"
+  irsa_match_final_newline "$2" "$IRSA_TEMP"
+}
+
+# Render the file this mode wants from the stripped copy $1 (IRSA_TEMP: the result).
+irsa_rendered_copy() { # $1 stripped copy, $2 config file
+  irsa_temp_next_to "$2"
+  irsa_dist_render "$1" >"$IRSA_TEMP"
+  irsa_match_final_newline "$2" "$IRSA_TEMP"
+}
+
+# Put the previous file back and restart, then stop with a message saying so.
+irsa_roll_back() { # $1 config file, $2 its previous copy, $3 whether it was rewritten; IRSA_PROBLEM says why
+  local why=$IRSA_PROBLEM what path kept_path
+  local -a kept=()
+  irsa_log "rolling back: $why"
+  if [ "$3" = true ]; then
+    irsa_copy_file "$2" "$1"
+    what="$1 holds the previous file again (a copy stays at $2)"
+  else
+    what="$1 was not changed"
+  fi
+  while IFS= read -r kept_path; do
+    kept+=("$(irsa_host_path "$kept_path")")
+  done < <(irsa_dist_marked_key_paths "$1")
+  for path in "${IRSA_CREATED_FILES[@]}"; do
+    if ! irsa_contains "$path" "${kept[@]}"; then
+      rm -f -- "$path"
+      irsa_log "removed $path"
+    fi
+  done
+  if irsa_dist_restart_and_wait; then
+    irsa_fail "$why. The change was rolled back: $what, new key files were removed, and the API server is ready with its previous configuration."
+  fi
+  irsa_fail "$why. The change was rolled back ($what), but the API server is still not ready: $IRSA_PROBLEM"
+}
+
+# After a successful change: remove key files that only the previous file named.
+irsa_remove_stale_keys() { # $1 previous file, $2 current file
+  local path
+  local -a now
+  mapfile -t now < <(irsa_dist_marked_key_paths "$2")
+  while IFS= read -r path; do
+    if ! irsa_contains "$path" "${now[@]}"; then irsa_remove_key_files "$path"; fi
+  done < <(irsa_dist_marked_key_paths "$1")
+}
+
+# accept, sign, retire, apply and unsign: make the file say what irsa_plan
+# wants, restart only if something changed, check, roll back on failure.
+irsa_change() { # $1 mode
+  local mode=$1 config previous clean desired expected_iss wrote=false
+  if [ "$mode" = unsign ] && [ ! -f "$(irsa_dist_config_path)" ]; then
+    irsa_log "$(irsa_dist_config_path) not found (the distribution removed?): nothing to unsign"
+    return 0
+  fi
+  irsa_dist_preflight
+  config=$IRSA_CONFIG_FILE
+  previous=$config.irsa-previous
+  if [ "$mode" = unsign ]; then
+    irsa_is_owner || return 0
+  else
+    irsa_claim_host
+  fi
+  irsa_dist_current "$config"
+  irsa_plan "$mode"
+  local signer="the host's own issuer and key"
+  [ -z "$IRSA_WANT_SIGN_ISSUER" ] || signer="$IRSA_WANT_SIGN_ISSUER (key $IRSA_WANT_SIGN_KID)"
+  irsa_log "$mode: this node signs with $signer; irsa's accepted issuers: ${IRSA_WANT_ISSUERS[*]}"
+  irsa_install_keys
+  irsa_filtered_copy irsa_dist_strip "$config"
+  clean=$IRSA_TEMP
+  irsa_rendered_copy "$clean" "$config"
+  desired=$IRSA_TEMP
+  expected_iss=$(irsa_dist_signing_issuer "$desired")
+  if cmp -s -- "$desired" "$config"; then
+    irsa_log "$config already carries these flags: not written"
+  else
+    if [ ! -e "$config.irsa-pristine" ]; then
+      irsa_copy_file "$clean" "$config.irsa-pristine" "$config"
+      irsa_log "kept the file as irsa found it: $config.irsa-pristine"
+    fi
+    irsa_copy_file "$config" "$previous"
+    irsa_replace_file "$config" "$desired"
+    wrote=true
+    irsa_log "rewrote $config (the file before: $previous)"
+  fi
+  if [ "$wrote" = false ] && [ "$IRSA_KEYS_CHANGED" = false ]; then
+    irsa_log "nothing changed on this host: no restart"
+    irsa_self_check "$expected_iss" "$IRSA_WANT_SIGN_KID" || irsa_fail "$IRSA_PROBLEM"
+  else
+    irsa_dist_restart_and_wait || irsa_roll_back "$config" "$previous" "$wrote"
+    irsa_self_check "$expected_iss" "$IRSA_WANT_SIGN_KID" || irsa_roll_back "$config" "$previous" "$wrote"
+    if [ "$wrote" = true ]; then irsa_remove_stale_keys "$previous" "$config"; fi
+    if [ "$IRSA_RESTART_WORKLOADS" = true ] && [ -n "$IRSA_WANT_SIGN_ISSUER" ]; then irsa_restart_workloads; fi
+  fi
+  irsa_log "done ($mode): kube-apiserver signs service-account tokens for $expected_iss"
+}
+
+irsa_unsign() { irsa_change unsign; }
+
+irsa_revert() {
+  local config previous clean why
+  local -a ours=() in_key_dir=()
+  mapfile -t in_key_dir < <(irsa_key_dir_files)
+  config=$(irsa_dist_config_path)
+  irsa_is_owner || return 0
+  if [ ! -f "$config" ]; then
+    irsa_log "$config not found (the distribution removed?): no flags to revert"
+    irsa_remove_key_files "${in_key_dir[@]}"
+    rm -f -- "$(irsa_state_path owner)"
+    return 0
+  fi
+  irsa_dist_preflight
+  previous=$config.irsa-previous
+  mapfile -t ours < <(irsa_dist_marked_key_paths "$config")
+  irsa_filtered_copy irsa_dist_strip "$config"
+  clean=$IRSA_TEMP
+  if cmp -s -- "$clean" "$config"; then
+    irsa_log "$config carries no irsa lines: not written"
+  else
+    irsa_copy_file "$config" "$previous"
+    irsa_replace_file "$config" "$clean"
+    irsa_log "removed irsa's lines from $config (the file before: $previous)"
+    if ! irsa_dist_restart_and_wait; then
+      why=$IRSA_PROBLEM
+      irsa_copy_file "$previous" "$config"
+      irsa_dist_restart_and_wait || true
+      irsa_fail "$why. The revert was rolled back: $config holds irsa's flags again and the key files stay; run it again (pulumi destroy) once the API server is healthy."
+    fi
+    if [ "$IRSA_RESTART_WORKLOADS" = true ]; then irsa_restart_workloads; fi
+  fi
+  irsa_remove_key_files "${ours[@]}" "${in_key_dir[@]}"
+  irsa_forget_backups "$config"
+  rm -f -- "$(irsa_state_path owner)"
+  irsa_log "done: kube-apiserver is configured as irsa found it"
+}
+
+# After a revert: the backups are no longer needed if the file is as irsa found it.
+irsa_forget_backups() { # $1 config file
+  if [ -e "$1.irsa-pristine" ] && ! cmp -s -- "$1.irsa-pristine" "$1"; then
+    irsa_log "kept $1.irsa-pristine: $1 differs from the file irsa first found (edited since?)"
+    return 0
+  fi
+  if [ -e "$1.irsa-pristine" ] || [ -e "$1.irsa-previous" ]; then
+    rm -f -- "$1.irsa-pristine" "$1.irsa-previous"
+    irsa_log "removed the backups $1.irsa-pristine and $1.irsa-previous"
+  fi
+}
+
+# --- a run that survives the SSH session ---------------------------------------
+# The SSH session only starts the run and follows its log: the run itself is
+# detached (systemd-run, or setsid), so a dropped connection cannot stop it
+# between a restart and its rollback. It holds a host-side lock, keeps its log
+# under $IRSA_STATE_DIR/runs (root only) and records its exit status there.
+
+irsa_runs_dir() { irsa_state_path runs; }
+
+# Write the detached copy of this script: every IRSA_* and distribution
+# variable (keys included: the file is 0600 in a 0700 directory, and the run
+# deletes it as it starts), every function, and the call.
+irsa_write_run_file() { # $1 file, $2 mode, $3 run id path
+  local -a names
+  mapfile -t names < <(compgen -v | grep -E "^(IRSA_|${IRSA_DIST_PREFIX:-IRSA_})")
+  (
+    umask 077
+    {
+      printf '#!/usr/bin/env bash\nset -euo pipefail\nrm -f -- "$0"\n'
+      declare -p "${names[@]}"
+      declare -f
+      printf 'IRSA_DETACHED=true\nIRSA_RUN=%q\nirsa_main %q </dev/null\n' "$3" "$2"
+    } >"$1"
+  )
+}
+
+# Print the new complete lines of log $1 from byte $IRSA_FOLLOWED on; errors go to stderr.
+irsa_print_new_lines() { # $1 log, $2 "all": also a last line without a newline
+  local size chunk line
+  [ -f "$1" ] || return 0
+  size=$(stat -c %s -- "$1")
+  [ "$size" -gt "$IRSA_FOLLOWED" ] || return 0
+  chunk=$(tail -c +"$((IRSA_FOLLOWED + 1))" -- "$1" | head -c "$((size - IRSA_FOLLOWED))"; printf x)
+  chunk=${chunk%x}
+  if [ "$2" != all ] && [[ $chunk != *$'\n'* ]]; then return 0; fi
+  if [ "$2" != all ]; then chunk=${chunk%$'\n'*}$'\n'; fi
+  IRSA_FOLLOWED=$((IRSA_FOLLOWED + ${#chunk}))
+  while IFS= read -r line || [ -n "$line" ]; do
+    case $line in "irsa: error"*) printf '%s\n' "$line" >&2 ;; *) printf '%s\n' "$line" ;; esac
+  done <<<"${chunk%$'\n'}"
+}
+
+irsa_detach() { # $1 mode
+  local runs id file log code
+  irsa_ensure_state_dir
+  runs=$(irsa_runs_dir)
+  mkdir -p -m 0700 -- "$runs"
+  id="$(date +%Y%m%dT%H%M%S)-$$-$1"
+  file=$runs/$id.sh
+  log=$runs/$id.log
+  irsa_write_run_file "$file" "$1" "$runs/$id"
+  (umask 077 && : >"$log")
+  if [ "$IRSA_HOST_ROOT" = / ] && [ -d /run/systemd/system ] && command -v systemd-run >/dev/null; then
+    # Outside the SSH login's session scope: logind's KillUserProcesses cannot end it.
+    systemd-run --quiet --collect --unit "irsa-$id" --setenv=PATH="$PATH" \
+      -p StandardInput=null -p StandardOutput="append:$log" -p StandardError="append:$log" \
+      bash "$file" >/dev/null
+  else
+    setsid bash "$file" >>"$log" 2>&1 </dev/null &
+  fi
+  IRSA_FOLLOWED=0
+  until [ -f "$runs/$id.exit" ]; do
+    irsa_print_new_lines "$log" complete
+    sleep 0.5
+  done
+  irsa_print_new_lines "$log" all
+  code=$(cat -- "$runs/$id.exit")
+  : >"$runs/$id.collected"
+  exit "$code"
+}
+
+# In the detached run: record the exit status for the follower (atomically).
+irsa_finish() {
+  local code=$? temp
+  irsa_cleanup
+  if [ -n "${IRSA_RUN:-}" ]; then
+    temp=$(mktemp "$IRSA_RUN.exit.XXXXXX")
+    printf '%s\n' "$code" >"$temp"
+    mv -f -- "$temp" "$IRSA_RUN.exit"
+  fi
+}
+
+# Earlier runs whose end nobody saw (the connection was lost): say how they
+# ended, then keep only the last 20 runs' files.
+irsa_report_unfollowed() {
+  local runs exit_file id last
+  runs=$(irsa_runs_dir)
+  for exit_file in "$runs"/*.exit; do
+    [ -f "$exit_file" ] || continue
+    id=${exit_file%.exit}
+    [ "$id" != "$IRSA_RUN" ] && [ ! -e "$id.collected" ] || continue
+    last=$(grep -E '^irsa: (error|done)' -- "$id.log" 2>/dev/null | tail -n 1 || true)
+    irsa_log "an earlier run lost its connection before it ended: ${id##*/} ended with exit $(cat -- "$exit_file"): ${last:-no result line}"
+    : >"$id.collected"
+  done
+  ls -1t -- "$runs"/*.log 2>/dev/null | tail -n +21 | while IFS= read -r last; do
+    rm -f -- "$last" "${last%.log}.exit" "${last%.log}.collected"
+  done
+}
+
+irsa_lock() {
+  local lock
+  lock=$(irsa_state_path lock)
+  exec 9>>"$lock"
+  if ! flock -n 9; then
+    irsa_log "another irsa run holds $lock: waiting up to ${IRSA_LOCK_TIMEOUT}s"
+    flock -w "$IRSA_LOCK_TIMEOUT" 9 || irsa_fail "another irsa run still holds $lock after ${IRSA_LOCK_TIMEOUT}s; its log is under $(irsa_runs_dir). Run pulumi up again when it has finished"
+  fi
+}
+
 irsa_main() {
-  trap irsa_cleanup EXIT
-  irsa_require_root
   case ${1:-} in
-    apply) irsa_apply ;;
+    accept | sign | retire | apply | unsign | revert) ;;
+    *) irsa_fail "usage: bash -s -- accept|sign|retire|apply|unsign|revert, with this script on stdin" ;;
+  esac
+  if [ "${IRSA_DETACHED:-false}" != true ]; then
+    trap irsa_cleanup EXIT
+    irsa_require_root
+    irsa_detach "$1"
+  fi
+  trap irsa_finish EXIT
+  irsa_lock
+  irsa_report_unfollowed
+  case $1 in
+    accept | sign | retire | apply) irsa_change "$1" ;;
+    unsign) irsa_unsign ;;
     revert) irsa_revert ;;
-    *) irsa_fail "usage: bash -s -- apply|revert, with this script on stdin" ;;
   esac
 }

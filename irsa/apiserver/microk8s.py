@@ -39,6 +39,8 @@ def render(config: HostConfig) -> str:
     """
     distribution = "\n".join(
         [
+            # The detached copy of the script carries every variable with this prefix.
+            "IRSA_DIST_PREFIX=MICROK8S_",
             f"MICROK8S_ARGS={shlex.quote(ARGS_FILE)}",
             f"MICROK8S_SERVICE={shlex.quote(SERVICE)}",
             f"MICROK8S_MARK_ADDED={shlex.quote(MARK_ADDED)}",

@@ -6,27 +6,51 @@
 irsa_issue_token() { microk8s kubectl create token default -n default --audience "$1"; }
 irsa_kubectl() { microk8s kubectl "$@"; }
 
-microk8s_preflight() { # $1: the args file on this host
-  [ -f "$1" ] || irsa_fail "MicroK8s not found: $1 is missing (install it: snap install microk8s --classic)"
+irsa_dist_config_path() { irsa_host_path "$MICROK8S_ARGS"; }
+
+irsa_dist_preflight() {
+  IRSA_CONFIG_FILE=$(irsa_dist_config_path)
+  [ -f "$IRSA_CONFIG_FILE" ] || irsa_fail "MicroK8s not found: $IRSA_CONFIG_FILE is missing (install it: snap install microk8s --classic)"
   command -v microk8s >/dev/null || irsa_fail "MicroK8s not found: no microk8s command on PATH"
   command -v snap >/dev/null || irsa_fail "no snap command on PATH: cannot restart $MICROK8S_SERVICE"
-  irsa_log "preflight: MicroK8s found ($1), running as root"
+  irsa_log "preflight: MicroK8s found ($IRSA_CONFIG_FILE), running as root"
 }
 
-# The lines irsa adds, each under its marker, in one block before the existing
-# issuer: the first issuer signs new tokens, the later ones are still accepted.
-microk8s_added_lines() {
-  local kid
-  printf '%s\n%s\n' "$MICROK8S_MARK_ADDED" "--service-account-issuer=$IRSA_ISSUER"
-  for kid in "${IRSA_KEY_IDS[@]}"; do
+# The flag name and the value of one args-file line, as kubelite reads it
+# (quotes removed); the name is "" for comments.
+MICROK8S_AWK_FUNCTIONS='
+  function clean(line) { sub(/^[ \t]+/, "", line); gsub(/"/, "", line); gsub(quote, "", line); return line }
+  function flag(line) { line = clean(line); if (line ~ /^#/) return ""; sub(/[= \t].*$/, "", line); return line }
+  function value(line) { line = clean(line); if (!sub(/^[^= \t]*[= \t]+/, "", line)) return ""; sub(/[ \t].*$/, "", line); return line }
+'
+
+# The lines irsa adds, each under its marker: our signer first (when we sign),
+# then the other issuers we accept, the key files, the signing key, the audiences.
+# Issuers in $1 (newline-separated: the host's own lines) are left out when we do
+# not sign: the host's line already accepts them.
+microk8s_block() { # $1 the host's own issuers
+  local issuer kid
+  if [ -n "$IRSA_WANT_SIGN_ISSUER" ]; then
+    printf '%s\n%s\n' "$MICROK8S_MARK_ADDED" "--service-account-issuer=$IRSA_WANT_SIGN_ISSUER"
+  fi
+  for issuer in "${IRSA_WANT_ISSUERS[@]}"; do
+    [ "$issuer" != "$IRSA_WANT_SIGN_ISSUER" ] || continue
+    if [ -z "$IRSA_WANT_SIGN_ISSUER" ] && grep -qxF -- "$issuer" <<<"$1"; then continue; fi
+    printf '%s\n%s\n' "$MICROK8S_MARK_ADDED" "--service-account-issuer=$issuer"
+  done
+  for kid in "${IRSA_WANT_KIDS[@]}"; do
     printf '%s\n%s\n' "$MICROK8S_MARK_ADDED" "--service-account-key-file=$(irsa_public_key_path "$kid")"
   done
-  printf '%s\n%s\n' "$MICROK8S_MARK_ADDED" "--service-account-signing-key-file=$(irsa_signing_key_path)"
-  printf '%s\n%s\n' "$MICROK8S_MARK_ADDED" "--api-audiences=$IRSA_API_AUDIENCES"
+  if [ -n "$IRSA_WANT_SIGN_KID" ]; then
+    printf '%s\n%s\n' "$MICROK8S_MARK_ADDED" "--service-account-signing-key-file=$(irsa_private_key_path "$IRSA_WANT_SIGN_KID")"
+  fi
+  if [ -n "$IRSA_WANT_AUDIENCES" ]; then
+    printf '%s\n%s\n' "$MICROK8S_MARK_ADDED" "--api-audiences=$IRSA_WANT_AUDIENCES"
+  fi
 }
 
 # stdin → stdout: the file without anything irsa added or commented.
-microk8s_strip_marked() {
+irsa_dist_strip() {
   awk -v added="$MICROK8S_MARK_ADDED" -v commented="$MICROK8S_MARK_COMMENTED" '
     pending == "added" { pending = ""; next }
     pending == "commented" { pending = ""; sub(/^#/, ""); print; next }
@@ -35,170 +59,125 @@ microk8s_strip_marked() {
     { print }'
 }
 
-# stdin (a file without irsa lines) → stdout: irsa's block added, and the flags
-# that take one value only (signing key, audiences) commented where they stand.
-microk8s_add_marked() {
-  MICROK8S_BLOCK=$(microk8s_added_lines) awk -v commented="$MICROK8S_MARK_COMMENTED" -v quote="'" '
-    function flag(line) {
-      sub(/^[ \t]+/, "", line)
-      if (line ~ /^#/) return ""
-      gsub(/"/, "", line)
-      gsub(quote, "", line)
-      sub(/[= \t].*$/, "", line)
-      return line
-    }
-    !inserted && flag($0) == "--service-account-issuer" { print ENVIRON["MICROK8S_BLOCK"]; inserted = 1 }
-    flag($0) == "--service-account-signing-key-file" || flag($0) == "--api-audiences" {
-      print commented
-      print "#" $0
-      next
-    }
-    { print }
-    END { if (!inserted) print ENVIRON["MICROK8S_BLOCK"] }'
+# The host's own issuers in file $1 (without irsa's lines), one per line.
+microk8s_own_issuers() {
+  awk -v quote="'" "$MICROK8S_AWK_FUNCTIONS"'
+    flag($0) == "--service-account-issuer" { print value($0) }' "$1"
 }
 
-# Sets IRSA_TEMP to a temp file next to args file $2 holding filter $1's output
-# for file $3 (default: $2), ending like $2 does.
-microk8s_filtered_copy() {
-  irsa_temp_next_to "$2"
-  "$1" <"${3:-$2}" >"$IRSA_TEMP"
-  irsa_match_final_newline "$2" "$IRSA_TEMP"
+# stdin (a file without irsa lines) → stdout: irsa's block added. When irsa
+# signs, the block goes before the host's first issuer, and the host's lines
+# that would clash are commented where they stand: its signing key and
+# audiences (single-valued), and any issuer of ours it already names
+# (kube-apiserver refuses a repeated issuer). When the host signs, the block
+# goes after the host's first issuer, which keeps signing.
+irsa_dist_render() { # $1 the stripped file (for the host's own issuers)
+  local signing=false
+  [ -n "$IRSA_WANT_SIGN_ISSUER" ] && signing=true
+  MICROK8S_BLOCK=$(microk8s_block "$(microk8s_own_issuers "$1")") \
+    MICROK8S_OURS=$(printf '%s\n' "${IRSA_WANT_ISSUERS[@]}") \
+    awk -v commented="$MICROK8S_MARK_COMMENTED" -v quote="'" -v signing="$signing" "$MICROK8S_AWK_FUNCTIONS"'
+    BEGIN {
+      block = ENVIRON["MICROK8S_BLOCK"]
+      n = split(ENVIRON["MICROK8S_OURS"], list, "\n")
+      for (i = 1; i <= n; i++) if (list[i] != "") ours[list[i]] = 1
+      if (block == "") inserted = 1
+    }
+    {
+      f = flag($0)
+      if (signing == "true") {
+        if (!inserted && f == "--service-account-issuer") { print block; inserted = 1 }
+        if ((f == "--service-account-issuer" && value($0) in ours) \
+            || f == "--service-account-signing-key-file" || f == "--api-audiences") {
+          print commented
+          print "#" $0
+          next
+        }
+      }
+      print
+      if (signing != "true" && !inserted && f == "--service-account-issuer") { print block; inserted = 1 }
+    }
+    END { if (!inserted) print block }' <"$1"
+}
+
+# What irsa's lines in file $1 accept and sign with (IRSA_CUR_*).
+irsa_dist_current() {
+  local line kind path
+  IRSA_CUR_SIGN_ISSUER=""
+  IRSA_CUR_SIGN_KID=""
+  IRSA_CUR_ISSUERS=()
+  IRSA_CUR_KIDS=()
+  while IFS= read -r line; do
+    kind=${line%%=*}
+    path=${line#*=}
+    case $kind in
+      --service-account-issuer) IRSA_CUR_ISSUERS+=("$path") ;;
+      --service-account-key-file) irsa_is_our_key_file "$path" && IRSA_CUR_KIDS+=("$(irsa_kid_of_path "$path")") ;;
+      --service-account-signing-key-file) irsa_is_our_key_file "$path" && IRSA_CUR_SIGN_KID=$(irsa_kid_of_path "$path") ;;
+    esac
+  done < <(awk -v added="$MICROK8S_MARK_ADDED" 'pending { pending = 0; print; next } $0 == added { pending = 1 }' "$1")
+  # When irsa signs, its block comes first and starts with its signer.
+  if [ -n "$IRSA_CUR_SIGN_KID" ] && [ "${#IRSA_CUR_ISSUERS[@]}" -gt 0 ]; then
+    IRSA_CUR_SIGN_ISSUER=${IRSA_CUR_ISSUERS[0]}
+  fi
+}
+
+# The issuer kube-apiserver signs with for file $1: the first one it reads.
+irsa_dist_signing_issuer() {
+  awk -v quote="'" "$MICROK8S_AWK_FUNCTIONS"'
+    flag($0) == "--service-account-issuer" { print value($0); exit }' "$1"
 }
 
 # The key files that irsa's lines in file $1 name, as the API server sees them.
-microk8s_marked_key_paths() {
+irsa_dist_marked_key_paths() {
   awk -v added="$MICROK8S_MARK_ADDED" '
     pending { pending = 0; if (sub(/^--service-account-(signing-)?key-file=/, "")) print; next }
     $0 == added { pending = 1 }' "$1"
 }
 
-microk8s_restart_and_wait() {
-  local output
+# The API server's own error lines since epoch $1, from kubelite's journal:
+# kube-apiserver prints "Error: …" when it refuses its flags, klog "E…"/"F…" lines.
+microk8s_journal_errors() {
+  command -v journalctl >/dev/null || return 0
+  journalctl -u "snap.$MICROK8S_SERVICE" --since "@$1" --no-pager -o cat 2>/dev/null \
+    | grep -E '(^|[[:space:]])Error: |^[EF][0-9]{4} ' | tail -n 3 || true
+}
+
+# Restart, then wait until ready; stop early, quoting the API server, when its
+# journal shows it refusing to start (kubelite exits and systemd restarts it,
+# so waiting for the timeout would only repeat the error).
+irsa_dist_restart_and_wait() {
+  local output started deadline step errors
+  started=$(date +%s)
   irsa_log "restarting the API server: snap restart $MICROK8S_SERVICE"
   if ! output=$(snap restart "$MICROK8S_SERVICE" 2>&1); then
     IRSA_PROBLEM="snap restart $MICROK8S_SERVICE failed: $(printf '%s' "$output" | tail -n 3 | tr '\n' ' ')"
     return 1
   fi
-  irsa_log "waiting for MicroK8s: microk8s status --wait-ready --timeout $IRSA_READY_TIMEOUT"
-  if ! microk8s status --wait-ready --timeout "$IRSA_READY_TIMEOUT" >/dev/null 2>&1; then
-    IRSA_PROBLEM="MicroK8s did not become ready within ${IRSA_READY_TIMEOUT}s after the restart"
-    return 1
-  fi
-  irsa_log "MicroK8s is ready"
-}
-
-# Put the previous file back and restart, then stop with a message saying so.
-microk8s_roll_back() { # $1 args file, $2 its previous copy, $3 whether it was rewritten; IRSA_PROBLEM says why
-  local why=$IRSA_PROBLEM what path kept_path
-  local -a kept=()
-  irsa_log "rolling back: $why"
-  if [ "$3" = true ]; then
-    irsa_copy_file "$2" "$1"
-    what="$1 holds the previous file again (a copy stays at $2)"
-  else
-    what="$1 was not changed"
-  fi
-  while IFS= read -r kept_path; do
-    kept+=("$(irsa_host_path "$kept_path")")
-  done < <(microk8s_marked_key_paths "$1")
-  for path in "${IRSA_CREATED_FILES[@]}"; do
-    if ! irsa_contains "$path" "${kept[@]}"; then
-      rm -f -- "$path"
-      irsa_log "removed $path"
+  irsa_log "waiting for MicroK8s (up to ${IRSA_READY_TIMEOUT}s): microk8s status --wait-ready"
+  deadline=$((started + IRSA_READY_TIMEOUT))
+  while :; do
+    step=$((deadline - $(date +%s)))
+    [ "$step" -gt 10 ] && step=10
+    [ "$step" -lt 1 ] && step=1
+    if microk8s status --wait-ready --timeout "$step" >/dev/null 2>&1; then
+      irsa_log "MicroK8s is ready"
+      return 0
     fi
+    errors=$(microk8s_journal_errors "$started")
+    if [ -n "$errors" ]; then
+      IRSA_PROBLEM="the API server refused to start; its journal (journalctl -u snap.$MICROK8S_SERVICE) says: $(printf '%s' "$errors" | tr '\n' ' ')"
+      return 1
+    fi
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      # One last look, so a probe that started late still counts.
+      if microk8s status --wait-ready --timeout 1 >/dev/null 2>&1; then
+        irsa_log "MicroK8s is ready"
+        return 0
+      fi
+      IRSA_PROBLEM="MicroK8s did not become ready within ${IRSA_READY_TIMEOUT}s after the restart"
+      return 1
+    fi
+    sleep 1
   done
-  if microk8s_restart_and_wait; then
-    irsa_fail "$why. The change was rolled back: $what, new key files were removed, and MicroK8s is ready with its previous configuration."
-  fi
-  irsa_fail "$why. The change was rolled back ($what), but MicroK8s is still not ready: $IRSA_PROBLEM. Look with: microk8s inspect"
-}
-
-# After a successful change: remove key files that only the previous file named.
-microk8s_remove_stale_keys() { # $1 previous file, $2 current file
-  local path
-  local -a now
-  mapfile -t now < <(microk8s_marked_key_paths "$2")
-  while IFS= read -r path; do
-    if ! irsa_contains "$path" "${now[@]}"; then irsa_remove_key_files "$path"; fi
-  done < <(microk8s_marked_key_paths "$1")
-}
-
-irsa_apply() {
-  local args previous clean desired wrote_args=false
-  args=$(irsa_host_path "$MICROK8S_ARGS")
-  previous=$args.irsa-previous
-  microk8s_preflight "$args"
-  irsa_install_keys
-  microk8s_filtered_copy microk8s_strip_marked "$args"
-  clean=$IRSA_TEMP
-  microk8s_filtered_copy microk8s_add_marked "$args" "$clean"
-  desired=$IRSA_TEMP
-  if cmp -s -- "$desired" "$args"; then
-    irsa_log "$args already carries these flags: not written"
-  else
-    if [ ! -e "$args.irsa-pristine" ]; then
-      irsa_copy_file "$clean" "$args.irsa-pristine" "$args"
-      irsa_log "kept the file as irsa found it: $args.irsa-pristine"
-    fi
-    irsa_copy_file "$args" "$previous"
-    irsa_replace_file "$args" "$desired"
-    wrote_args=true
-    irsa_log "rewrote $args (the file before: $previous)"
-  fi
-  if [ "$wrote_args" = false ] && [ "$IRSA_KEYS_CHANGED" = false ]; then
-    irsa_log "nothing changed on this host: no restart"
-    irsa_self_check || irsa_fail "$IRSA_PROBLEM"
-  else
-    microk8s_restart_and_wait || microk8s_roll_back "$args" "$previous" "$wrote_args"
-    irsa_self_check || microk8s_roll_back "$args" "$previous" "$wrote_args"
-    if [ "$wrote_args" = true ]; then microk8s_remove_stale_keys "$previous" "$args"; fi
-    if [ "$IRSA_RESTART_WORKLOADS" = true ]; then irsa_restart_workloads; fi
-  fi
-  irsa_log "done: kube-apiserver signs service-account tokens for $IRSA_ISSUER"
-}
-
-irsa_revert() {
-  local args previous clean why
-  local -a ours=() in_key_dir=()
-  args=$(irsa_host_path "$MICROK8S_ARGS")
-  previous=$args.irsa-previous
-  mapfile -t in_key_dir < <(irsa_key_dir_files)
-  if [ ! -f "$args" ]; then
-    irsa_log "$args not found (MicroK8s removed?): no flags to revert"
-    irsa_remove_key_files "${in_key_dir[@]}"
-    return 0
-  fi
-  microk8s_preflight "$args"
-  mapfile -t ours < <(microk8s_marked_key_paths "$args")
-  microk8s_filtered_copy microk8s_strip_marked "$args"
-  clean=$IRSA_TEMP
-  if cmp -s -- "$clean" "$args"; then
-    irsa_log "$args carries no irsa lines: not written"
-  else
-    irsa_copy_file "$args" "$previous"
-    irsa_replace_file "$args" "$clean"
-    irsa_log "removed irsa's lines from $args (the file before: $previous)"
-    if ! microk8s_restart_and_wait; then
-      why=$IRSA_PROBLEM
-      irsa_copy_file "$previous" "$args"
-      microk8s_restart_and_wait || true
-      irsa_fail "$why. The revert was rolled back: $args holds irsa's flags again and the key files stay; run it again (pulumi destroy) once MicroK8s is healthy."
-    fi
-    if [ "$IRSA_RESTART_WORKLOADS" = true ]; then irsa_restart_workloads; fi
-  fi
-  irsa_remove_key_files "${ours[@]}" "${in_key_dir[@]}"
-  microk8s_forget_backups "$args"
-  irsa_log "done: kube-apiserver is configured as irsa found it"
-}
-
-# After a revert: the backups are no longer needed if the file is as irsa found it.
-microk8s_forget_backups() { # $1 args file
-  if [ -e "$1.irsa-pristine" ] && ! cmp -s -- "$1.irsa-pristine" "$1"; then
-    irsa_log "kept $1.irsa-pristine: $1 differs from the file irsa first found (edited since?)"
-    return 0
-  fi
-  if [ -e "$1.irsa-pristine" ] || [ -e "$1.irsa-previous" ]; then
-    rm -f -- "$1.irsa-pristine" "$1.irsa-previous"
-    irsa_log "removed the backups $1.irsa-pristine and $1.irsa-previous"
-  fi
 }

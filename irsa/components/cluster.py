@@ -1,7 +1,38 @@
-"""The cluster side of IRSA: kube-apiserver signs tokens for our issuer, configured over SSH."""
+"""The cluster side of IRSA: each control-plane node's kube-apiserver signs tokens for our issuer, over SSH.
+
+What pulumi-command 1.x really does (provider/pkg/provider/remote, v1.2.1),
+which this component is built around:
+
+- Only ``triggers`` is replace-on-change (``provider:"replaceOnChanges"`` in
+  ``common/inputs.go``; ``replaceOnChanges: true`` in the provider schema).
+  Any other changed input, ``connection`` included, is an in-place update that
+  runs ``update`` (or ``create`` when unset) with the NEW inputs
+  (``commandController.go``, ``Update``).
+- ``Delete`` runs the ``delete`` command from the stored state: old stdin,
+  old connection.
+- Without ``connection.hostKey`` the client accepts any server key
+  (``ssh.InsecureIgnoreHostKey``, ``connection.go``); with it, exactly that key.
+
+So: a node's identity (host, port) is in ``triggers``, and the commands are
+``delete_before_replace``: a new address reverts the old host first, then
+configures the new one. A change of only the SSH user, private key or host
+key is an in-place update: it runs the same mode with the same script, which
+finds the host already configured, writes nothing and restarts nothing (it
+also proves the new credentials work). Every other change (issuer, keys,
+audiences, key directory) changes the script on stdin: an in-place update
+that runs the mode again.
+
+Several nodes: per node an ``accept``, a ``sign`` and a ``retire`` command
+(modes described in ``irsa/apiserver/common.py``). Every sign depends on
+every accept, every retire on every sign, and commands of one phase are
+chained node after node, so at most one API server restarts at a time and
+every node accepts what any node signs. Destroy runs in the reverse order:
+each sign's delete (``unsign``) before any accept's delete (``revert``).
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -9,12 +40,16 @@ import pulumi
 import pulumi_command.remote as remote
 
 from irsa import apiserver
+from irsa.apiserver import kubeconfig as kubeconfig_text
 from irsa.settings import HostSettings
+
+# The phases of a rollout, in order, with the mode a delete runs (None: nothing).
+PHASES = (("accept", "revert"), ("sign", "unsign"), ("retire", None))
 
 
 @dataclass(frozen=True)
 class ClusterIssuerConfigArgs:
-    """What the host needs: where it is, and the issuer and keys its API server should use.
+    """What the hosts need: where they are, and the issuer and keys their API servers should use.
 
     ``key_ids`` and ``public_keys_pem`` are in the same order, the signing key
     first; ``signing_private_key_pem`` is that key's private half (a secret).
@@ -28,92 +63,149 @@ class ClusterIssuerConfigArgs:
     api_audiences: tuple[str, ...]
     audience: str
     depends_on: Sequence[pulumi.Resource] = field(default=())
+    # Which stack configures the hosts (kept on each host, so another stack's host is refused).
+    owner_stack: str = ""
 
 
-def connection(host: HostSettings) -> remote.ConnectionArgs:
-    """SSH connection to the host; without a configured key the SSH agent is used."""
+def connection(host: HostSettings, address: str | None = None) -> remote.ConnectionArgs:
+    """SSH connection to one node; without a configured key the SSH agent is used.
+
+    The node's host key, when configured, is pinned (``hostKey``).
+    """
+    address = address or host.host
     private_key = host.ssh_private_key
     return remote.ConnectionArgs(
-        host=host.host,
+        host=address,
         port=host.ssh_port,
         user=host.ssh_user,
         private_key=pulumi.Output.secret(private_key.value) if private_key else None,
+        host_key=host.host_keys.get(address),
     )
 
 
-class ClusterIssuerConfig(pulumi.ComponentResource):
-    """kube-apiserver on the host signs service-account tokens for the IRSA issuer.
+def node_keys(host: HostSettings) -> dict[str, str]:
+    """Each node's address → the stable part of its resource names.
 
-    One ``remote.Command`` runs the host script: ``apply`` on create and
-    update, ``revert`` on delete. The script, private key included, travels
-    on stdin, stored as a secret; Pulumi gives the same stdin to delete, so
-    revert runs from the state of the last apply. A changed issuer, key set,
-    audiences or key directory changes stdin and so runs apply again in place;
-    nothing else does. Only a changed connection replaces the command, and
-    then the old host is reverted before the new one is configured.
+    A single ``irsa:host`` is the node ``apiserver`` whatever its address, so a
+    new address replaces it (old host reverted first). Entries of
+    ``irsa:hosts`` are named after their address (brackets dropped, ':' as
+    '_', which no host name contains), so adding or removing one touches only
+    that node.
+    """
+    if not host.hosts:
+        return {host.host: "apiserver"}
+    return {address: "node-" + address.strip("[]").replace(":", "_") for address in host.hosts}
+
+
+def triggers(host: HostSettings, address: str) -> list:
+    """What makes a node's commands replaced rather than updated: the machine they reach."""
+    return [address, host.ssh_port]
+
+
+class ClusterIssuerConfig(pulumi.ComponentResource):
+    """kube-apiserver on every control-plane node signs service-account tokens for the IRSA issuer.
+
+    See the module docstring for the phases and what the provider does on a
+    change. The script, private key included, travels on stdin, stored as a
+    secret; the command lines carry only the mode.
     """
 
-    command: remote.Command
+    commands: dict[str, dict[str, remote.Command]]
     kubeconfig: pulumi.Output[str]
 
     def __init__(self, name: str, args: ClusterIssuerConfigArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("irsa:cluster:ClusterIssuerConfig", name, None, opts)
         host = args.host
-        ssh = connection(host)
+        owner_stack = args.owner_stack or _stack_identity()
+        keys = node_keys(host)
 
-        def render(values: list) -> str:
-            issuer_url, key_ids, public_keys_pem, signing_private_key_pem = values
-            return apiserver.host_script(
-                host.distribution,
-                apiserver.host_config(
-                    host,
-                    issuer_url=issuer_url,
-                    key_ids=key_ids,
-                    public_keys_pem=public_keys_pem,
-                    signing_private_key_pem=signing_private_key_pem,
-                    api_audiences=args.api_audiences,
-                    audience=args.audience,
-                ),
-            )
+        def script_for(address: str) -> pulumi.Output[str]:
+            def render(values: list) -> str:
+                issuer_url, key_ids, public_keys_pem, signing_private_key_pem = values
+                return apiserver.host_script(
+                    host.distribution,
+                    apiserver.host_config(
+                        host,
+                        issuer_url=issuer_url,
+                        key_ids=key_ids,
+                        public_keys_pem=public_keys_pem,
+                        signing_private_key_pem=signing_private_key_pem,
+                        api_audiences=args.api_audiences,
+                        audience=args.audience,
+                        node=address,
+                        owner_stack=owner_stack,
+                    ),
+                )
 
-        script = pulumi.Output.all(
-            args.issuer_url, args.key_ids, args.public_keys_pem, args.signing_private_key_pem
-        ).apply(render)
+            return pulumi.Output.all(
+                args.issuer_url, args.key_ids, args.public_keys_pem, args.signing_private_key_pem
+            ).apply(render)
 
-        apply = apiserver.command_line("apply")
-        self.command = remote.Command(
-            f"{name}-apiserver",
-            connection=ssh,
-            create=apply,
-            update=apply,
-            delete=apiserver.command_line("revert"),
-            stdin=pulumi.Output.secret(script),
-            # Progress lines only; the script never prints key material.
-            logging=remote.Logging.STDOUT_AND_STDERR,
-            add_previous_output_in_env=False,
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                depends_on=list(args.depends_on),
-                # Create-before-delete would configure the new host and then
-                # revert through the old state: revert first, then apply.
-                delete_before_replace=True,
-                additional_secret_outputs=["stdin"],
-            ),
-        )
+        scripts = {address: pulumi.Output.secret(script_for(address)) for address in keys}
+        self.commands = {address: {} for address in keys}
+        previous_phase: list[remote.Command] = list(args.depends_on)
+        for phase, undo in PHASES:
+            this_phase: list[remote.Command] = []
+            for address, key in keys.items():
+                line = apiserver.command_line(phase)
+                command = remote.Command(
+                    f"{name}-{key}-{phase}",
+                    connection=connection(host, address),
+                    create=line,
+                    update=line,
+                    delete=apiserver.command_line(undo) if undo else None,
+                    stdin=scripts[address],
+                    triggers=triggers(host, address),
+                    # Progress lines only; the script never prints key material.
+                    logging=remote.Logging.STDOUT_AND_STDERR,
+                    add_previous_output_in_env=False,
+                    opts=pulumi.ResourceOptions(
+                        parent=self,
+                        # A stack made before the phases has one `NAME-apiserver`
+                        # command. Left alone, the engine would delete it last and its
+                        # old `revert` would undo the new configuration; as the accept
+                        # command's former name it is replaced instead, delete first
+                        # (triggers are new): revert, then accept, sign, retire.
+                        aliases=[pulumi.Alias(name=f"{name}-apiserver")]
+                        if key == "apiserver" and phase == "accept" else None,
+                        # The whole previous phase, and this phase's previous node.
+                        depends_on=previous_phase + this_phase[-1:],
+                        # Create-before-delete would configure the new host and
+                        # then undo through the old state: undo first.
+                        delete_before_replace=True,
+                        additional_secret_outputs=["stdin"],
+                    ),
+                )
+                self.commands[address][phase] = command
+                this_phase.append(command)
+            previous_phase = this_phase
 
+        first = next(iter(keys))
         read_kubeconfig = remote.Command(
             f"{name}-kubeconfig",
-            connection=ssh,
+            connection=connection(host, first),
             create=apiserver.kubeconfig_command_line(host.distribution),
+            triggers=triggers(host, first),
             logging=remote.Logging.NONE,
             add_previous_output_in_env=False,
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[self.command],
+                depends_on=previous_phase,
                 delete_before_replace=True,
                 additional_secret_outputs=["stdout", "stderr"],
             ),
         )
-        self.kubeconfig = pulumi.Output.secret(read_kubeconfig.stdout)
+        endpoint = host.api_endpoint
+        self.kubeconfig = pulumi.Output.secret(
+            read_kubeconfig.stdout.apply(
+                lambda text: kubeconfig_text.with_server(text, endpoint) if endpoint else text
+            )
+        )
 
         self.register_outputs({"kubeconfig": self.kubeconfig})
+
+
+def _stack_identity() -> str:
+    """``organization/project/stack`` (organization when the engine names one): which stack configured a host."""
+    parts = (pulumi.get_organization(), pulumi.get_project(), pulumi.get_stack())
+    return "/".join(part for part in parts if part)

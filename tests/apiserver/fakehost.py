@@ -29,6 +29,8 @@ WORKLOADS = "default Deployment web\nkube-system DaemonSet calico-node\n"
 # Files in the state directory that make the stubs misbehave.
 RESTART_FAILS = "restart-fails"  # snap restart exits 1
 NOT_READY = "not-ready"  # holds N: the next N readiness waits fail
+NEVER_READY_WITH = "never-ready-with"  # holds an issuer: never ready while it signs
+PAUSE_AT = "pause-at"  # holds restart|status|token: that call writes "paused", waits for "release"
 TOKEN_ISS = "token-iss"  # tokens carry this iss instead of the first issuer
 TOKEN_KID = "token-kid"  # tokens carry this kid instead of the signing key's
 
@@ -108,7 +110,7 @@ class FakeHost:
         self.state.mkdir()
         self.bin.mkdir()
         shutil.copyfile(FIXTURE, self.state / "running-args")
-        for program in ("snap", "microk8s"):
+        for program in ("snap", "microk8s", "journalctl"):
             stub = self.bin / program
             stub.write_text(
                 f"#!/bin/sh\nexec {sys.executable} {Path(__file__).resolve()} {self.state} {program} \"$@\"\n"
@@ -142,6 +144,26 @@ class FakeHost:
     def restarts(self) -> int:
         return self.calls("snap").count(["restart", "microk8s.daemon-kubelite"])
 
+    def wait_for(self, name: str, seconds: float = 120) -> None:
+        """Wait (bounded) until the stubs' state directory holds ``name``."""
+        deadline = time.monotonic() + seconds
+        while not (self.state / name).exists():
+            assert time.monotonic() < deadline, f"{name} never appeared"
+            time.sleep(0.05)
+
+    def release(self) -> None:
+        (self.state / "release").write_text("")
+
+    def runs(self) -> Path:
+        return self.path("/var/lib/irsa/runs")
+
+    def wait_for_runs_to_end(self, count: int, seconds: float = 120) -> None:
+        """Wait (bounded) until ``count`` detached runs have recorded their exit status."""
+        deadline = time.monotonic() + seconds
+        while len(list(self.runs().glob("*.exit"))) < count:
+            assert time.monotonic() < deadline, "the detached run did not end"
+            time.sleep(0.1)
+
     def command_lines(self) -> str:
         log = self.state / "cmdlines.log"
         return log.read_text() if log.exists() else ""
@@ -170,6 +192,14 @@ class _Stub:
         with open(self.state / "cmdlines.log", "a") as log:
             log.write("\n".join(sorted(lines)) + "\n")
 
+    def pause(self, where: str) -> None:
+        """Hold this call until the test says go, once: the moment to cut the SSH session."""
+        if self.flag(PAUSE_AT) == where and not (self.state / "paused").exists():
+            (self.state / "paused").write_text(where)
+            deadline = time.monotonic() + 120
+            while not (self.state / "release").exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+
     def flag(self, name: str) -> str | None:
         path = self.state / name
         return path.read_text() if path.exists() else None
@@ -187,21 +217,52 @@ class _Stub:
             return str(err)
         if not flags.issuers or not flags.signing_key_file:
             return "no issuer or no signing key"
-        try:
-            for key_file in [*flags.key_files, flags.signing_key_file]:
-                oidc.load_public_key(self.resolve(key_file).read_bytes())
-        except (OSError, oidc.UnusableKeyError) as err:
-            return f"cannot read key: {err}"
+        # kube-apiserver's own check (pkg/kubeapiserver/options/authentication.go).
+        seen = set()
+        for issuer in flags.issuers:
+            if issuer in seen:
+                return f'service-account-issuer "{issuer}" is already specified'
+            seen.add(issuer)
+        for key_file in [*flags.key_files, flags.signing_key_file]:
+            path = key_file.replace("${SNAP_DATA}", SNAP_DATA)
+            try:
+                oidc.load_public_key(self.resolve(path).read_bytes())
+            except OSError:
+                return f"failed to read key file {path!r}: open {path}: no such file or directory"
+            except oidc.UnusableKeyError as err:
+                return f"cannot read key {path}: {err}"
         return None
+
+    def journal(self, text: str) -> None:
+        with open(self.state / "journal.log", "a") as log:
+            log.write(f"{time.time():.3f}\t{text}\n")
+
+    def journalctl(self, args: list[str]) -> int:
+        """Print kubelite's journal lines since ``--since @EPOCH`` (``-o cat``: text only)."""
+        since = 0.0
+        if "--since" in args:
+            since = float(args[args.index("--since") + 1].lstrip("@"))
+        log = self.state / "journal.log"
+        for line in log.read_text().splitlines() if log.exists() else []:
+            stamp, _, text = line.partition("\t")
+            if float(stamp) >= since:
+                print(text)
+        return 0
 
     def snap(self, args: list[str]) -> int:
         if args != ["restart", "microk8s.daemon-kubelite"]:
             print(f"stub snap: unexpected {args}", file=sys.stderr)
             return 2
+        self.pause("restart")
         if self.flag(RESTART_FAILS) is not None:
             print("error: cannot perform the following tasks: restart microk8s.daemon-kubelite", file=sys.stderr)
             return 1
         shutil.copyfile(self.resolve(ARGS_FILE), self.state / "running-args")
+        problem = self.apiserver_problem()
+        if problem:
+            # kubelite exits; kube-apiserver's last words go to the service's journal.
+            self.journal("I1129 06:00:00.000000   42 options.go:222] external host was not specified")
+            self.journal(f"Error: {problem}")
         print("Restarted.")
         return 0
 
@@ -223,10 +284,15 @@ class _Stub:
         return 2
 
     def wait_ready(self) -> int:
+        self.pause("status")
         forced = self.flag(NOT_READY)
-        if forced:
+        if forced and int(forced) > 0:
             (self.state / NOT_READY).write_text(str(int(forced) - 1))
             time.sleep(0.2)
+            print("microk8s is not running", file=sys.stderr)
+            return 1
+        never = self.flag(NEVER_READY_WITH)
+        if never and self.running().issuers[:1] == [never]:
             print("microk8s is not running", file=sys.stderr)
             return 1
         problem = self.apiserver_problem()
@@ -241,6 +307,7 @@ class _Stub:
 
         from irsa import oidc
 
+        self.pause("token")
         if self.apiserver_problem():
             print("The connection to the server was refused", file=sys.stderr)
             return 1
@@ -266,6 +333,8 @@ def main(argv: list[str]) -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     stub = _Stub(Path(state))
     stub.record([program, *args])
+    if program == "journalctl":
+        return stub.journalctl(args)
     return stub.snap(args) if program == "snap" else stub.microk8s(args)
 
 

@@ -77,6 +77,22 @@ class Machine:
         )
         return self.server.ssh(user, command, stdin=script)
 
+    def start(self, mode: str, config: apiserver.HostConfig) -> subprocess.Popen:
+        """Start the script in ``mode`` over SSH without waiting: the test may cut the connection."""
+        script = apiserver.host_script("microk8s", config)
+        command = (
+            f"export IRSA_HOST_ROOT={self.host.root} PATH={self.host.bin}:$PATH; "
+            + apiserver.command_line(mode)
+        )
+        process = subprocess.Popen(
+            self.server.ssh_argv("root", command), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True,
+        )
+        process.stdin.write(script)
+        process.stdin.close()
+        process.stdin = None  # communicate() must not touch it again
+        return process
+
     def apply(self, config: apiserver.HostConfig, user: str = "root") -> subprocess.CompletedProcess:
         return self.run("apply", config, user)
 

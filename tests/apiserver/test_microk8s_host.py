@@ -10,6 +10,7 @@ import pytest
 
 from apiserver.fakehost import (
     FIXTURE,
+    NEVER_READY_WITH,
     NOT_READY,
     RESTART_FAILS,
     SNAP_DATA,
@@ -146,7 +147,7 @@ def test_key_rotation_adds_then_retires_keys(machine, keys):
 def test_never_ready_rolls_back_to_the_previous_file(machine, keys):
     succeeded(machine.apply(host_config([keys[0]])))
     configured = machine.host.args_path.read_bytes()
-    machine.host.misbehave(NOT_READY, "1")
+    machine.host.misbehave(NEVER_READY_WITH, OTHER_ISSUER)
 
     result = machine.apply(host_config([keys[1]], issuer_url=OTHER_ISSUER))
 
@@ -161,6 +162,14 @@ def test_never_ready_rolls_back_to_the_previous_file(machine, keys):
     assert machine.host.path(signing_key_path(keys[0])).exists()
     assert machine.host.restarts() == 3
     assert service_account_flags((machine.host.state / "running-args").read_text()).issuers[0] == ISSUER
+
+
+def test_a_short_not_ready_spell_is_waited_out(machine, keys):
+    machine.host.misbehave(NOT_READY, "1")
+
+    out = succeeded(machine.apply(host_config([keys[0]])))
+
+    assert "MicroK8s is ready" in out and machine.host.restarts() == 1
 
 
 def test_failed_restart_on_first_apply_leaves_the_original(machine, keys):

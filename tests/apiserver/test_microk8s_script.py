@@ -52,7 +52,7 @@ def test_command_line_picks_the_mode_and_carries_no_secret(mode):
 
 
 def test_unknown_mode_and_distribution_are_refused(keys):
-    with pytest.raises(ValueError, match="mode must be one of apply, revert"):
+    with pytest.raises(ValueError, match="mode must be one of accept, sign, retire, apply, unsign, revert"):
         apiserver.command_line("destroy")
     with pytest.raises(apiserver.HostConfigError, match="no host script for distribution 'rke2'; known: k3s, kubeadm, microk8s"):
         apiserver.host_script("rke2", host_config(keys[:1]))
@@ -112,7 +112,7 @@ def example_stack_script(keys) -> str:
 
 def test_golden_example_stack_script(keys):
     rendered = example_stack_script(keys)
-    assert "<signing private key PEM>" in rendered and "BEGIN" not in rendered
+    assert "<signing private key PEM>" in rendered and "-----BEGIN" not in rendered
     if os.environ.get("UPDATE_GOLDEN") == "1":
         GOLDEN.parent.mkdir(exist_ok=True)
         GOLDEN.write_text(rendered)

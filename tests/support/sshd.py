@@ -43,16 +43,20 @@ class SshServer:
     known_hosts: Path
     process: subprocess.Popen
 
+    def ssh_argv(self, user: str, command: str) -> list[str]:
+        """The ssh client's command line that runs ``command`` as ``user``, host key checked."""
+        return [
+            "ssh", "-F", "/dev/null", "-p", str(self.port), "-i", str(self.client_key),
+            "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10",
+            "-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={self.known_hosts}",
+            "-o", "LogLevel=ERROR",
+            f"{user}@127.0.0.1", command,
+        ]
+
     def ssh(self, user: str, command: str, stdin: str = "", timeout: float = 60) -> subprocess.CompletedProcess:
         """Run ``command`` as ``user`` over SSH, ``stdin`` on its standard input."""
         return subprocess.run(
-            [
-                "ssh", "-F", "/dev/null", "-p", str(self.port), "-i", str(self.client_key),
-                "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10",
-                "-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={self.known_hosts}",
-                "-o", "LogLevel=ERROR",
-                f"{user}@127.0.0.1", command,
-            ],
+            self.ssh_argv(user, command),
             input=stdin, capture_output=True, text=True, timeout=timeout, check=False,
         )
 

@@ -11,7 +11,11 @@ IRSA_AUDIENCE=sts.amazonaws.com
 IRSA_API_AUDIENCES=https://kubernetes.default.svc
 IRSA_KEY_DIR=/opt/k8s
 IRSA_READY_TIMEOUT=300
+IRSA_LOCK_TIMEOUT=720
 IRSA_RESTART_WORKLOADS=false
+IRSA_NODE=node
+IRSA_OWNER_STACK=irsa
+IRSA_TAKE_OVER=false
 IRSA_KEY_IDS=(<key id>)
 IRSA_PUBLIC_KEYS=(
   '<public key PEM>
@@ -20,23 +24,32 @@ IRSA_PUBLIC_KEYS=(
 IRSA_SIGNING_KEY='<signing private key PEM>
 '
 
+IRSA_DIST_PREFIX=MICROK8S_
 MICROK8S_ARGS=/var/snap/microk8s/current/args/kube-apiserver
 MICROK8S_SERVICE=microk8s.daemon-kubelite
 MICROK8S_MARK_ADDED='# irsa:added (the next line; irsa revert removes it)'
 MICROK8S_MARK_COMMENTED='# irsa:commented (the next line; irsa revert uncomments it)'
 
 # --- shared by every distribution (irsa/apiserver/common.sh) ---
-# A distribution section defines irsa_apply, irsa_revert, irsa_issue_token and irsa_kubectl.
+# The modes (accept, sign, retire, apply, unsign, revert) and what each wants
+# the API server to accept and sign with are decided here, the same for every
+# distribution; irsa/apiserver/common.py's docstring describes the interface.
+# A distribution section defines the hooks listed there (irsa_dist_*,
+# irsa_issue_token, irsa_kubectl).
 
 # Tests point this at a fake host; on a real host every path is used as it is.
 IRSA_HOST_ROOT=${IRSA_HOST_ROOT:-/}
+IRSA_STATE_DIR=/var/lib/irsa
 IRSA_TEMP_FILES=()
 IRSA_CREATED_FILES=()
 IRSA_KEYS_CHANGED=false
 IRSA_PROBLEM=""
 
 irsa_log() { printf 'irsa: %s\n' "$*"; }
-irsa_fail() { printf 'irsa: error: %s\n' "$*" >&2; exit 1; }
+irsa_fail() {
+  printf 'irsa: error on %s: %s\n' "$IRSA_NODE" "$*" >&2
+  exit 1
+}
 
 irsa_host_path() { printf '%s%s' "${IRSA_HOST_ROOT%/}" "$1"; }
 
@@ -106,10 +119,18 @@ irsa_install_file() {
 # Key files as the API server names them (without IRSA_HOST_ROOT). The key id
 # in the name keeps an older key's file in place while a rollback may need it.
 irsa_public_key_path() { printf '%s/irsa-sa-%s.pub' "$IRSA_KEY_DIR" "$1"; }
-irsa_signing_key_path() { printf '%s/irsa-sa-%s.key' "$IRSA_KEY_DIR" "${IRSA_KEY_IDS[0]}"; }
+irsa_private_key_path() { printf '%s/irsa-sa-%s.key' "$IRSA_KEY_DIR" "$1"; }
+irsa_signing_key_path() { irsa_private_key_path "${IRSA_KEY_IDS[0]}"; }
 
 irsa_is_our_key_file() {
   case ${1##*/} in irsa-sa-*.pub | irsa-sa-*.key) return 0 ;; *) return 1 ;; esac
+}
+
+# The key id in one of our key file names.
+irsa_kid_of_path() {
+  local name=${1##*/}
+  name=${name#irsa-sa-}
+  printf '%s' "${name%.*}"
 }
 
 irsa_report_file() { # $1 host path, $2 what it is
@@ -121,21 +142,33 @@ irsa_report_file() { # $1 host path, $2 what it is
   fi
 }
 
-# Keys go through the printf builtin and a pipe: never onto a command line.
+# Write this run's keys that IRSA_WANT_* names. Keys go through the printf
+# builtin and a pipe: never onto a command line. A key of an earlier run that
+# is still wanted must already be on the host.
 irsa_install_keys() {
-  local dir path i
+  local dir path i kid
   dir=$(irsa_host_path "$IRSA_KEY_DIR")
   if [ ! -d "$dir" ]; then
     mkdir -p -m 0755 -- "$dir"
     irsa_log "created $dir"
   fi
-  path=$(irsa_host_path "$(irsa_signing_key_path)")
-  irsa_install_file "$path" 0600 < <(printf '%s' "$IRSA_SIGNING_KEY")
-  irsa_report_file "$path" "signing key, 0600"
-  for i in "${!IRSA_KEY_IDS[@]}"; do
-    path=$(irsa_host_path "$(irsa_public_key_path "${IRSA_KEY_IDS[$i]}")")
-    irsa_install_file "$path" 0644 < <(printf '%s' "${IRSA_PUBLIC_KEYS[$i]}")
-    irsa_report_file "$path" "verification key, 0644"
+  if [ "$IRSA_WANT_SIGN_KID" = "${IRSA_KEY_IDS[0]}" ]; then
+    path=$(irsa_host_path "$(irsa_signing_key_path)")
+    irsa_install_file "$path" 0600 < <(printf '%s' "$IRSA_SIGNING_KEY")
+    irsa_report_file "$path" "signing key, 0600"
+  elif [ -n "$IRSA_WANT_SIGN_KID" ] && [ ! -f "$dir/irsa-sa-$IRSA_WANT_SIGN_KID.key" ]; then
+    irsa_fail "the key this node signs with, $(irsa_private_key_path "$IRSA_WANT_SIGN_KID"), is missing"
+  fi
+  for kid in "${IRSA_WANT_KIDS[@]}"; do
+    path=$(irsa_host_path "$(irsa_public_key_path "$kid")")
+    for i in "${!IRSA_KEY_IDS[@]}"; do
+      if [ "${IRSA_KEY_IDS[$i]}" = "$kid" ]; then
+        irsa_install_file "$path" 0644 < <(printf '%s' "${IRSA_PUBLIC_KEYS[$i]}")
+        irsa_report_file "$path" "verification key, 0644"
+        continue 2
+      fi
+    done
+    [ -f "$path" ] || irsa_fail "the verification key $(irsa_public_key_path "$kid") of an earlier run is missing"
   done
 }
 
@@ -168,6 +201,127 @@ irsa_contains() { # $1 needle, rest haystack
   return 1
 }
 
+# Print the arguments in order, each once.
+irsa_unique() {
+  local item
+  local -a seen=()
+  for item in "$@"; do
+    [ -n "$item" ] || continue
+    irsa_contains "$item" "${seen[@]}" && continue
+    seen+=("$item")
+    printf '%s\n' "$item"
+  done
+}
+
+# --- the modes: what this node should accept and sign with ------------------
+# Reads what irsa's lines say now (set by irsa_dist_current):
+#   IRSA_CUR_SIGN_ISSUER, IRSA_CUR_SIGN_KID  irsa's signer ("" = the host's own)
+#   IRSA_CUR_ISSUERS, IRSA_CUR_KIDS          every issuer and key irsa's lines accept
+# and sets what the file should say:
+#   IRSA_WANT_SIGN_ISSUER, IRSA_WANT_SIGN_KID, IRSA_WANT_ISSUERS, IRSA_WANT_KIDS,
+#   IRSA_WANT_AUDIENCES ("" = leave the host's own audiences).
+# accept, sign and unsign only ever add to what is accepted; only retire, apply
+# and revert take something away. So a rollout of several nodes (every accept,
+# then every sign, then every retire) never has a node sign with something
+# another node does not accept.
+irsa_plan() { # $1 mode
+  local -a issuers kids
+  case $1 in
+    accept)
+      IRSA_WANT_SIGN_ISSUER=$IRSA_CUR_SIGN_ISSUER
+      IRSA_WANT_SIGN_KID=$IRSA_CUR_SIGN_KID
+      mapfile -t issuers < <(irsa_unique "$IRSA_CUR_SIGN_ISSUER" "${IRSA_CUR_ISSUERS[@]}" "$IRSA_ISSUER")
+      mapfile -t kids < <(irsa_unique "${IRSA_CUR_KIDS[@]}" "${IRSA_KEY_IDS[@]}")
+      ;;
+    sign)
+      IRSA_WANT_SIGN_ISSUER=$IRSA_ISSUER
+      IRSA_WANT_SIGN_KID=${IRSA_KEY_IDS[0]}
+      mapfile -t issuers < <(irsa_unique "$IRSA_ISSUER" "${IRSA_CUR_ISSUERS[@]}")
+      mapfile -t kids < <(irsa_unique "${IRSA_KEY_IDS[@]}" "${IRSA_CUR_KIDS[@]}")
+      ;;
+    retire)
+      if [ "$IRSA_CUR_SIGN_ISSUER" != "$IRSA_ISSUER" ] || [ "$IRSA_CUR_SIGN_KID" != "${IRSA_KEY_IDS[0]}" ]; then
+        irsa_fail "retire: this node does not sign with $IRSA_ISSUER and key ${IRSA_KEY_IDS[0]} yet (sign must succeed on every node first)"
+      fi
+      IRSA_WANT_SIGN_ISSUER=$IRSA_ISSUER
+      IRSA_WANT_SIGN_KID=${IRSA_KEY_IDS[0]}
+      issuers=("$IRSA_ISSUER")
+      kids=("${IRSA_KEY_IDS[@]}")
+      ;;
+    apply)
+      IRSA_WANT_SIGN_ISSUER=$IRSA_ISSUER
+      IRSA_WANT_SIGN_KID=${IRSA_KEY_IDS[0]}
+      issuers=("$IRSA_ISSUER")
+      kids=("${IRSA_KEY_IDS[@]}")
+      ;;
+    unsign)
+      IRSA_WANT_SIGN_ISSUER=""
+      IRSA_WANT_SIGN_KID=""
+      mapfile -t issuers < <(irsa_unique "$IRSA_CUR_SIGN_ISSUER" "${IRSA_CUR_ISSUERS[@]}")
+      kids=("${IRSA_CUR_KIDS[@]}")
+      ;;
+    *) irsa_fail "irsa_plan: unknown mode $1" ;;
+  esac
+  IRSA_WANT_ISSUERS=("${issuers[@]}")
+  IRSA_WANT_KIDS=("${kids[@]}")
+  IRSA_WANT_AUDIENCES=""
+  if [ -n "$IRSA_WANT_SIGN_ISSUER" ]; then IRSA_WANT_AUDIENCES=$IRSA_API_AUDIENCES; fi
+}
+
+# --- who configured this host ------------------------------------------------
+# $IRSA_STATE_DIR/owner names the stack and node whose irsa configured this
+# host. Another stack is refused unless IRSA_TAKE_OVER; within one stack a node
+# entry that is no longer the owner (a renamed host) reverts nothing.
+
+irsa_state_path() { irsa_host_path "$IRSA_STATE_DIR/$1"; }
+
+irsa_owner_field() { # $1 field (stack|node): its value in the owner file, or ""
+  local file
+  file=$(irsa_state_path owner)
+  [ -f "$file" ] || return 0
+  sed -n "s/^$1=//p" "$file" | head -n 1
+}
+
+irsa_ensure_state_dir() {
+  local dir
+  dir=$(irsa_host_path "$IRSA_STATE_DIR")
+  mkdir -p -m 0700 -- "$dir"
+  chmod 0700 -- "$dir"
+}
+
+# Before a change: refuse another stack's host, unless told to take it over.
+irsa_claim_host() {
+  local stack node
+  stack=$(irsa_owner_field stack)
+  node=$(irsa_owner_field node)
+  if [ -n "$stack" ] && [ "$stack" != "$IRSA_OWNER_STACK" ]; then
+    if [ "$IRSA_TAKE_OVER" != true ]; then
+      irsa_fail "this host's kube-apiserver is configured by another irsa stack ($stack, node $node); two stacks would flip its issuer back and forth. Destroy that stack first, or set irsa:takeOverHost to true to take the host over"
+    fi
+    irsa_log "taking the host over from stack $stack (irsa:takeOverHost is true)"
+  elif [ -n "$node" ] && [ "$node" != "$IRSA_NODE" ]; then
+    irsa_log "this host was configured as node $node of this stack; it is node $IRSA_NODE now"
+  fi
+  irsa_ensure_state_dir
+  irsa_install_file "$(irsa_state_path owner)" 0600 < <(printf 'stack=%s\nnode=%s\n' "$IRSA_OWNER_STACK" "$IRSA_NODE")
+}
+
+# Before unsign or revert: whether this run may undo the host's configuration.
+irsa_is_owner() {
+  local stack node
+  stack=$(irsa_owner_field stack)
+  node=$(irsa_owner_field node)
+  if [ -n "$stack" ] && [ "$stack" != "$IRSA_OWNER_STACK" ]; then
+    irsa_log "this host is configured by another irsa stack ($stack, node $node): left as it is"
+    return 1
+  fi
+  if [ -n "$node" ] && [ "$node" != "$IRSA_NODE" ]; then
+    irsa_log "this host is configured as node $node of this stack now: left as it is"
+    return 1
+  fi
+  return 0
+}
+
 irsa_b64url_decode() {
   local s
   s=$(printf '%s' "$1" | tr '_-' '/+')
@@ -180,9 +334,10 @@ irsa_json_string() {
   printf '%s' "$1" | sed -n "s/.*\"$2\"[[:space:]]*:[[:space:]]*\"\([^\"]*\)\".*/\1/p"
 }
 
-# Ask the API server for a token and check who signed it. The token itself is
-# never printed and never passed to another program's command line.
-irsa_self_check() {
+# Ask the API server for a token and check who signed it: issuer $1 and, when
+# given, key id $2. The token itself is never printed and never passed to
+# another program's command line.
+irsa_self_check() { # $1 expected iss, $2 expected kid or ""
   local token header rest claims iss kid errors
   irsa_log "self-check: asking the API server for a token with audience $IRSA_AUDIENCE"
   errors=$(mktemp)
@@ -196,12 +351,12 @@ irsa_self_check() {
   claims=$(irsa_b64url_decode "${rest%%.*}" 2>/dev/null || true)
   iss=$(irsa_json_string "$claims" iss)
   kid=$(irsa_json_string "$header" kid)
-  if [ "$iss" != "$IRSA_ISSUER" ]; then
-    IRSA_PROBLEM="self-check failed: new tokens carry iss '$iss', expected '$IRSA_ISSUER'"
+  if [ "$iss" != "$1" ]; then
+    IRSA_PROBLEM="self-check failed: new tokens carry iss '$iss', expected '$1'"
     return 1
   fi
-  if [ "$kid" != "${IRSA_KEY_IDS[0]}" ]; then
-    IRSA_PROBLEM="self-check failed: new tokens carry kid '$kid', expected the signing key's id '${IRSA_KEY_IDS[0]}'"
+  if [ -n "$2" ] && [ "$kid" != "$2" ]; then
+    IRSA_PROBLEM="self-check failed: new tokens carry kid '$kid', expected the signing key's id '$2'"
     return 1
   fi
   irsa_log "self-check passed: new tokens carry iss $iss and kid $kid"
@@ -222,107 +377,25 @@ irsa_restart_workloads() {
   irsa_log "rolling restart started for $count workloads"
 }
 
-irsa_main() {
-  trap irsa_cleanup EXIT
-  irsa_require_root
-  case ${1:-} in
-    apply) irsa_apply ;;
-    revert) irsa_revert ;;
-    *) irsa_fail "usage: bash -s -- apply|revert, with this script on stdin" ;;
-  esac
-}
+# --- the flow every distribution shares ---------------------------------------
 
-# --- microk8s: kubelite's args file, edited line by line (irsa/apiserver/microk8s.sh) ---
-# kubelite skips empty lines and lines starting with '#', and splits the rest on
-# spaces: a '#' after a flag would become an argument. So every marker is a line
-# of its own, just above the one line it marks.
-
-irsa_issue_token() { microk8s kubectl create token default -n default --audience "$1"; }
-irsa_kubectl() { microk8s kubectl "$@"; }
-
-microk8s_preflight() { # $1: the args file on this host
-  [ -f "$1" ] || irsa_fail "MicroK8s not found: $1 is missing (install it: snap install microk8s --classic)"
-  command -v microk8s >/dev/null || irsa_fail "MicroK8s not found: no microk8s command on PATH"
-  command -v snap >/dev/null || irsa_fail "no snap command on PATH: cannot restart $MICROK8S_SERVICE"
-  irsa_log "preflight: MicroK8s found ($1), running as root"
-}
-
-# The lines irsa adds, each under its marker, in one block before the existing
-# issuer: the first issuer signs new tokens, the later ones are still accepted.
-microk8s_added_lines() {
-  local kid
-  printf '%s\n%s\n' "$MICROK8S_MARK_ADDED" "--service-account-issuer=$IRSA_ISSUER"
-  for kid in "${IRSA_KEY_IDS[@]}"; do
-    printf '%s\n%s\n' "$MICROK8S_MARK_ADDED" "--service-account-key-file=$(irsa_public_key_path "$kid")"
-  done
-  printf '%s\n%s\n' "$MICROK8S_MARK_ADDED" "--service-account-signing-key-file=$(irsa_signing_key_path)"
-  printf '%s\n%s\n' "$MICROK8S_MARK_ADDED" "--api-audiences=$IRSA_API_AUDIENCES"
-}
-
-# stdin → stdout: the file without anything irsa added or commented.
-microk8s_strip_marked() {
-  awk -v added="$MICROK8S_MARK_ADDED" -v commented="$MICROK8S_MARK_COMMENTED" '
-    pending == "added" { pending = ""; next }
-    pending == "commented" { pending = ""; sub(/^#/, ""); print; next }
-    $0 == added { pending = "added"; next }
-    $0 == commented { pending = "commented"; next }
-    { print }'
-}
-
-# stdin (a file without irsa lines) → stdout: irsa's block added, and the flags
-# that take one value only (signing key, audiences) commented where they stand.
-microk8s_add_marked() {
-  MICROK8S_BLOCK=$(microk8s_added_lines) awk -v commented="$MICROK8S_MARK_COMMENTED" -v quote="'" '
-    function flag(line) {
-      sub(/^[ \t]+/, "", line)
-      if (line ~ /^#/) return ""
-      gsub(/"/, "", line)
-      gsub(quote, "", line)
-      sub(/[= \t].*$/, "", line)
-      return line
-    }
-    !inserted && flag($0) == "--service-account-issuer" { print ENVIRON["MICROK8S_BLOCK"]; inserted = 1 }
-    flag($0) == "--service-account-signing-key-file" || flag($0) == "--api-audiences" {
-      print commented
-      print "#" $0
-      next
-    }
-    { print }
-    END { if (!inserted) print ENVIRON["MICROK8S_BLOCK"] }'
-}
-
-# Sets IRSA_TEMP to a temp file next to args file $2 holding filter $1's output
-# for file $3 (default: $2), ending like $2 does.
-microk8s_filtered_copy() {
+# Sets IRSA_TEMP to a temp file next to config file $2 holding filter $1's
+# output for file $3 (default: $2), ending like $2 does.
+irsa_filtered_copy() {
   irsa_temp_next_to "$2"
   "$1" <"${3:-$2}" >"$IRSA_TEMP"
   irsa_match_final_newline "$2" "$IRSA_TEMP"
 }
 
-# The key files that irsa's lines in file $1 name, as the API server sees them.
-microk8s_marked_key_paths() {
-  awk -v added="$MICROK8S_MARK_ADDED" '
-    pending { pending = 0; if (sub(/^--service-account-(signing-)?key-file=/, "")) print; next }
-    $0 == added { pending = 1 }' "$1"
-}
-
-microk8s_restart_and_wait() {
-  local output
-  irsa_log "restarting the API server: snap restart $MICROK8S_SERVICE"
-  if ! output=$(snap restart "$MICROK8S_SERVICE" 2>&1); then
-    IRSA_PROBLEM="snap restart $MICROK8S_SERVICE failed: $(printf '%s' "$output" | tail -n 3 | tr '\n' ' ')"
-    return 1
-  fi
-  irsa_log "waiting for MicroK8s: microk8s status --wait-ready --timeout $IRSA_READY_TIMEOUT"
-  if ! microk8s status --wait-ready --timeout "$IRSA_READY_TIMEOUT" >/dev/null 2>&1; then
-    IRSA_PROBLEM="MicroK8s did not become ready within ${IRSA_READY_TIMEOUT}s after the restart"
-    return 1
-  fi
-  irsa_log "MicroK8s is ready"
+# Render the file this mode wants from the stripped copy $1 (IRSA_TEMP: the result).
+irsa_rendered_copy() { # $1 stripped copy, $2 config file
+  irsa_temp_next_to "$2"
+  irsa_dist_render "$1" >"$IRSA_TEMP"
+  irsa_match_final_newline "$2" "$IRSA_TEMP"
 }
 
 # Put the previous file back and restart, then stop with a message saying so.
-microk8s_roll_back() { # $1 args file, $2 its previous copy, $3 whether it was rewritten; IRSA_PROBLEM says why
+irsa_roll_back() { # $1 config file, $2 its previous copy, $3 whether it was rewritten; IRSA_PROBLEM says why
   local why=$IRSA_PROBLEM what path kept_path
   local -a kept=()
   irsa_log "rolling back: $why"
@@ -334,99 +407,121 @@ microk8s_roll_back() { # $1 args file, $2 its previous copy, $3 whether it was r
   fi
   while IFS= read -r kept_path; do
     kept+=("$(irsa_host_path "$kept_path")")
-  done < <(microk8s_marked_key_paths "$1")
+  done < <(irsa_dist_marked_key_paths "$1")
   for path in "${IRSA_CREATED_FILES[@]}"; do
     if ! irsa_contains "$path" "${kept[@]}"; then
       rm -f -- "$path"
       irsa_log "removed $path"
     fi
   done
-  if microk8s_restart_and_wait; then
-    irsa_fail "$why. The change was rolled back: $what, new key files were removed, and MicroK8s is ready with its previous configuration."
+  if irsa_dist_restart_and_wait; then
+    irsa_fail "$why. The change was rolled back: $what, new key files were removed, and the API server is ready with its previous configuration."
   fi
-  irsa_fail "$why. The change was rolled back ($what), but MicroK8s is still not ready: $IRSA_PROBLEM. Look with: microk8s inspect"
+  irsa_fail "$why. The change was rolled back ($what), but the API server is still not ready: $IRSA_PROBLEM"
 }
 
 # After a successful change: remove key files that only the previous file named.
-microk8s_remove_stale_keys() { # $1 previous file, $2 current file
+irsa_remove_stale_keys() { # $1 previous file, $2 current file
   local path
   local -a now
-  mapfile -t now < <(microk8s_marked_key_paths "$2")
+  mapfile -t now < <(irsa_dist_marked_key_paths "$2")
   while IFS= read -r path; do
     if ! irsa_contains "$path" "${now[@]}"; then irsa_remove_key_files "$path"; fi
-  done < <(microk8s_marked_key_paths "$1")
+  done < <(irsa_dist_marked_key_paths "$1")
 }
 
-irsa_apply() {
-  local args previous clean desired wrote_args=false
-  args=$(irsa_host_path "$MICROK8S_ARGS")
-  previous=$args.irsa-previous
-  microk8s_preflight "$args"
-  irsa_install_keys
-  microk8s_filtered_copy microk8s_strip_marked "$args"
-  clean=$IRSA_TEMP
-  microk8s_filtered_copy microk8s_add_marked "$args" "$clean"
-  desired=$IRSA_TEMP
-  if cmp -s -- "$desired" "$args"; then
-    irsa_log "$args already carries these flags: not written"
-  else
-    if [ ! -e "$args.irsa-pristine" ]; then
-      irsa_copy_file "$clean" "$args.irsa-pristine" "$args"
-      irsa_log "kept the file as irsa found it: $args.irsa-pristine"
-    fi
-    irsa_copy_file "$args" "$previous"
-    irsa_replace_file "$args" "$desired"
-    wrote_args=true
-    irsa_log "rewrote $args (the file before: $previous)"
-  fi
-  if [ "$wrote_args" = false ] && [ "$IRSA_KEYS_CHANGED" = false ]; then
-    irsa_log "nothing changed on this host: no restart"
-    irsa_self_check || irsa_fail "$IRSA_PROBLEM"
-  else
-    microk8s_restart_and_wait || microk8s_roll_back "$args" "$previous" "$wrote_args"
-    irsa_self_check || microk8s_roll_back "$args" "$previous" "$wrote_args"
-    if [ "$wrote_args" = true ]; then microk8s_remove_stale_keys "$previous" "$args"; fi
-    if [ "$IRSA_RESTART_WORKLOADS" = true ]; then irsa_restart_workloads; fi
-  fi
-  irsa_log "done: kube-apiserver signs service-account tokens for $IRSA_ISSUER"
-}
-
-irsa_revert() {
-  local args previous clean why
-  local -a ours=() in_key_dir=()
-  args=$(irsa_host_path "$MICROK8S_ARGS")
-  previous=$args.irsa-previous
-  mapfile -t in_key_dir < <(irsa_key_dir_files)
-  if [ ! -f "$args" ]; then
-    irsa_log "$args not found (MicroK8s removed?): no flags to revert"
-    irsa_remove_key_files "${in_key_dir[@]}"
+# accept, sign, retire, apply and unsign: make the file say what irsa_plan
+# wants, restart only if something changed, check, roll back on failure.
+irsa_change() { # $1 mode
+  local mode=$1 config previous clean desired expected_iss wrote=false
+  if [ "$mode" = unsign ] && [ ! -f "$(irsa_dist_config_path)" ]; then
+    irsa_log "$(irsa_dist_config_path) not found (the distribution removed?): nothing to unsign"
     return 0
   fi
-  microk8s_preflight "$args"
-  mapfile -t ours < <(microk8s_marked_key_paths "$args")
-  microk8s_filtered_copy microk8s_strip_marked "$args"
-  clean=$IRSA_TEMP
-  if cmp -s -- "$clean" "$args"; then
-    irsa_log "$args carries no irsa lines: not written"
+  irsa_dist_preflight
+  config=$IRSA_CONFIG_FILE
+  previous=$config.irsa-previous
+  if [ "$mode" = unsign ]; then
+    irsa_is_owner || return 0
   else
-    irsa_copy_file "$args" "$previous"
-    irsa_replace_file "$args" "$clean"
-    irsa_log "removed irsa's lines from $args (the file before: $previous)"
-    if ! microk8s_restart_and_wait; then
+    irsa_claim_host
+  fi
+  irsa_dist_current "$config"
+  irsa_plan "$mode"
+  local signer="the host's own issuer and key"
+  [ -z "$IRSA_WANT_SIGN_ISSUER" ] || signer="$IRSA_WANT_SIGN_ISSUER (key $IRSA_WANT_SIGN_KID)"
+  irsa_log "$mode: this node signs with $signer; irsa's accepted issuers: ${IRSA_WANT_ISSUERS[*]}"
+  irsa_install_keys
+  irsa_filtered_copy irsa_dist_strip "$config"
+  clean=$IRSA_TEMP
+  irsa_rendered_copy "$clean" "$config"
+  desired=$IRSA_TEMP
+  expected_iss=$(irsa_dist_signing_issuer "$desired")
+  if cmp -s -- "$desired" "$config"; then
+    irsa_log "$config already carries these flags: not written"
+  else
+    if [ ! -e "$config.irsa-pristine" ]; then
+      irsa_copy_file "$clean" "$config.irsa-pristine" "$config"
+      irsa_log "kept the file as irsa found it: $config.irsa-pristine"
+    fi
+    irsa_copy_file "$config" "$previous"
+    irsa_replace_file "$config" "$desired"
+    wrote=true
+    irsa_log "rewrote $config (the file before: $previous)"
+  fi
+  if [ "$wrote" = false ] && [ "$IRSA_KEYS_CHANGED" = false ]; then
+    irsa_log "nothing changed on this host: no restart"
+    irsa_self_check "$expected_iss" "$IRSA_WANT_SIGN_KID" || irsa_fail "$IRSA_PROBLEM"
+  else
+    irsa_dist_restart_and_wait || irsa_roll_back "$config" "$previous" "$wrote"
+    irsa_self_check "$expected_iss" "$IRSA_WANT_SIGN_KID" || irsa_roll_back "$config" "$previous" "$wrote"
+    if [ "$wrote" = true ]; then irsa_remove_stale_keys "$previous" "$config"; fi
+    if [ "$IRSA_RESTART_WORKLOADS" = true ] && [ -n "$IRSA_WANT_SIGN_ISSUER" ]; then irsa_restart_workloads; fi
+  fi
+  irsa_log "done ($mode): kube-apiserver signs service-account tokens for $expected_iss"
+}
+
+irsa_unsign() { irsa_change unsign; }
+
+irsa_revert() {
+  local config previous clean why
+  local -a ours=() in_key_dir=()
+  mapfile -t in_key_dir < <(irsa_key_dir_files)
+  config=$(irsa_dist_config_path)
+  irsa_is_owner || return 0
+  if [ ! -f "$config" ]; then
+    irsa_log "$config not found (the distribution removed?): no flags to revert"
+    irsa_remove_key_files "${in_key_dir[@]}"
+    rm -f -- "$(irsa_state_path owner)"
+    return 0
+  fi
+  irsa_dist_preflight
+  previous=$config.irsa-previous
+  mapfile -t ours < <(irsa_dist_marked_key_paths "$config")
+  irsa_filtered_copy irsa_dist_strip "$config"
+  clean=$IRSA_TEMP
+  if cmp -s -- "$clean" "$config"; then
+    irsa_log "$config carries no irsa lines: not written"
+  else
+    irsa_copy_file "$config" "$previous"
+    irsa_replace_file "$config" "$clean"
+    irsa_log "removed irsa's lines from $config (the file before: $previous)"
+    if ! irsa_dist_restart_and_wait; then
       why=$IRSA_PROBLEM
-      irsa_copy_file "$previous" "$args"
-      microk8s_restart_and_wait || true
-      irsa_fail "$why. The revert was rolled back: $args holds irsa's flags again and the key files stay; run it again (pulumi destroy) once MicroK8s is healthy."
+      irsa_copy_file "$previous" "$config"
+      irsa_dist_restart_and_wait || true
+      irsa_fail "$why. The revert was rolled back: $config holds irsa's flags again and the key files stay; run it again (pulumi destroy) once the API server is healthy."
     fi
     if [ "$IRSA_RESTART_WORKLOADS" = true ]; then irsa_restart_workloads; fi
   fi
   irsa_remove_key_files "${ours[@]}" "${in_key_dir[@]}"
-  microk8s_forget_backups "$args"
+  irsa_forget_backups "$config"
+  rm -f -- "$(irsa_state_path owner)"
   irsa_log "done: kube-apiserver is configured as irsa found it"
 }
 
 # After a revert: the backups are no longer needed if the file is as irsa found it.
-microk8s_forget_backups() { # $1 args file
+irsa_forget_backups() { # $1 config file
   if [ -e "$1.irsa-pristine" ] && ! cmp -s -- "$1.irsa-pristine" "$1"; then
     irsa_log "kept $1.irsa-pristine: $1 differs from the file irsa first found (edited since?)"
     return 0
@@ -435,6 +530,319 @@ microk8s_forget_backups() { # $1 args file
     rm -f -- "$1.irsa-pristine" "$1.irsa-previous"
     irsa_log "removed the backups $1.irsa-pristine and $1.irsa-previous"
   fi
+}
+
+# --- a run that survives the SSH session ---------------------------------------
+# The SSH session only starts the run and follows its log: the run itself is
+# detached (systemd-run, or setsid), so a dropped connection cannot stop it
+# between a restart and its rollback. It holds a host-side lock, keeps its log
+# under $IRSA_STATE_DIR/runs (root only) and records its exit status there.
+
+irsa_runs_dir() { irsa_state_path runs; }
+
+# Write the detached copy of this script: every IRSA_* and distribution
+# variable (keys included: the file is 0600 in a 0700 directory, and the run
+# deletes it as it starts), every function, and the call.
+irsa_write_run_file() { # $1 file, $2 mode, $3 run id path
+  local -a names
+  mapfile -t names < <(compgen -v | grep -E "^(IRSA_|${IRSA_DIST_PREFIX:-IRSA_})")
+  (
+    umask 077
+    {
+      printf '#!/usr/bin/env bash\nset -euo pipefail\nrm -f -- "$0"\n'
+      declare -p "${names[@]}"
+      declare -f
+      printf 'IRSA_DETACHED=true\nIRSA_RUN=%q\nirsa_main %q </dev/null\n' "$3" "$2"
+    } >"$1"
+  )
+}
+
+# Print the new complete lines of log $1 from byte $IRSA_FOLLOWED on; errors go to stderr.
+irsa_print_new_lines() { # $1 log, $2 "all": also a last line without a newline
+  local size chunk line
+  [ -f "$1" ] || return 0
+  size=$(stat -c %s -- "$1")
+  [ "$size" -gt "$IRSA_FOLLOWED" ] || return 0
+  chunk=$(tail -c +"$((IRSA_FOLLOWED + 1))" -- "$1" | head -c "$((size - IRSA_FOLLOWED))"; printf x)
+  chunk=${chunk%x}
+  if [ "$2" != all ] && [[ $chunk != *$'\n'* ]]; then return 0; fi
+  if [ "$2" != all ]; then chunk=${chunk%$'\n'*}$'\n'; fi
+  IRSA_FOLLOWED=$((IRSA_FOLLOWED + ${#chunk}))
+  while IFS= read -r line || [ -n "$line" ]; do
+    case $line in "irsa: error"*) printf '%s\n' "$line" >&2 ;; *) printf '%s\n' "$line" ;; esac
+  done <<<"${chunk%$'\n'}"
+}
+
+irsa_detach() { # $1 mode
+  local runs id file log code
+  irsa_ensure_state_dir
+  runs=$(irsa_runs_dir)
+  mkdir -p -m 0700 -- "$runs"
+  id="$(date +%Y%m%dT%H%M%S)-$$-$1"
+  file=$runs/$id.sh
+  log=$runs/$id.log
+  irsa_write_run_file "$file" "$1" "$runs/$id"
+  (umask 077 && : >"$log")
+  if [ "$IRSA_HOST_ROOT" = / ] && [ -d /run/systemd/system ] && command -v systemd-run >/dev/null; then
+    # Outside the SSH login's session scope: logind's KillUserProcesses cannot end it.
+    systemd-run --quiet --collect --unit "irsa-$id" --setenv=PATH="$PATH" \
+      -p StandardInput=null -p StandardOutput="append:$log" -p StandardError="append:$log" \
+      bash "$file" >/dev/null
+  else
+    setsid bash "$file" >>"$log" 2>&1 </dev/null &
+  fi
+  IRSA_FOLLOWED=0
+  until [ -f "$runs/$id.exit" ]; do
+    irsa_print_new_lines "$log" complete
+    sleep 0.5
+  done
+  irsa_print_new_lines "$log" all
+  code=$(cat -- "$runs/$id.exit")
+  : >"$runs/$id.collected"
+  exit "$code"
+}
+
+# In the detached run: record the exit status for the follower (atomically).
+irsa_finish() {
+  local code=$? temp
+  irsa_cleanup
+  if [ -n "${IRSA_RUN:-}" ]; then
+    temp=$(mktemp "$IRSA_RUN.exit.XXXXXX")
+    printf '%s\n' "$code" >"$temp"
+    mv -f -- "$temp" "$IRSA_RUN.exit"
+  fi
+}
+
+# Earlier runs whose end nobody saw (the connection was lost): say how they
+# ended, then keep only the last 20 runs' files.
+irsa_report_unfollowed() {
+  local runs exit_file id last
+  runs=$(irsa_runs_dir)
+  for exit_file in "$runs"/*.exit; do
+    [ -f "$exit_file" ] || continue
+    id=${exit_file%.exit}
+    [ "$id" != "$IRSA_RUN" ] && [ ! -e "$id.collected" ] || continue
+    last=$(grep -E '^irsa: (error|done)' -- "$id.log" 2>/dev/null | tail -n 1 || true)
+    irsa_log "an earlier run lost its connection before it ended: ${id##*/} ended with exit $(cat -- "$exit_file"): ${last:-no result line}"
+    : >"$id.collected"
+  done
+  ls -1t -- "$runs"/*.log 2>/dev/null | tail -n +21 | while IFS= read -r last; do
+    rm -f -- "$last" "${last%.log}.exit" "${last%.log}.collected"
+  done
+}
+
+irsa_lock() {
+  local lock
+  lock=$(irsa_state_path lock)
+  exec 9>>"$lock"
+  if ! flock -n 9; then
+    irsa_log "another irsa run holds $lock: waiting up to ${IRSA_LOCK_TIMEOUT}s"
+    flock -w "$IRSA_LOCK_TIMEOUT" 9 || irsa_fail "another irsa run still holds $lock after ${IRSA_LOCK_TIMEOUT}s; its log is under $(irsa_runs_dir). Run pulumi up again when it has finished"
+  fi
+}
+
+irsa_main() {
+  case ${1:-} in
+    accept | sign | retire | apply | unsign | revert) ;;
+    *) irsa_fail "usage: bash -s -- accept|sign|retire|apply|unsign|revert, with this script on stdin" ;;
+  esac
+  if [ "${IRSA_DETACHED:-false}" != true ]; then
+    trap irsa_cleanup EXIT
+    irsa_require_root
+    irsa_detach "$1"
+  fi
+  trap irsa_finish EXIT
+  irsa_lock
+  irsa_report_unfollowed
+  case $1 in
+    accept | sign | retire | apply) irsa_change "$1" ;;
+    unsign) irsa_unsign ;;
+    revert) irsa_revert ;;
+  esac
+}
+
+# --- microk8s: kubelite's args file, edited line by line (irsa/apiserver/microk8s.sh) ---
+# kubelite skips empty lines and lines starting with '#', and splits the rest on
+# spaces: a '#' after a flag would become an argument. So every marker is a line
+# of its own, just above the one line it marks.
+
+irsa_issue_token() { microk8s kubectl create token default -n default --audience "$1"; }
+irsa_kubectl() { microk8s kubectl "$@"; }
+
+irsa_dist_config_path() { irsa_host_path "$MICROK8S_ARGS"; }
+
+irsa_dist_preflight() {
+  IRSA_CONFIG_FILE=$(irsa_dist_config_path)
+  [ -f "$IRSA_CONFIG_FILE" ] || irsa_fail "MicroK8s not found: $IRSA_CONFIG_FILE is missing (install it: snap install microk8s --classic)"
+  command -v microk8s >/dev/null || irsa_fail "MicroK8s not found: no microk8s command on PATH"
+  command -v snap >/dev/null || irsa_fail "no snap command on PATH: cannot restart $MICROK8S_SERVICE"
+  irsa_log "preflight: MicroK8s found ($IRSA_CONFIG_FILE), running as root"
+}
+
+# The flag name and the value of one args-file line, as kubelite reads it
+# (quotes removed); the name is "" for comments.
+MICROK8S_AWK_FUNCTIONS='
+  function clean(line) { sub(/^[ \t]+/, "", line); gsub(/"/, "", line); gsub(quote, "", line); return line }
+  function flag(line) { line = clean(line); if (line ~ /^#/) return ""; sub(/[= \t].*$/, "", line); return line }
+  function value(line) { line = clean(line); if (!sub(/^[^= \t]*[= \t]+/, "", line)) return ""; sub(/[ \t].*$/, "", line); return line }
+'
+
+# The lines irsa adds, each under its marker: our signer first (when we sign),
+# then the other issuers we accept, the key files, the signing key, the audiences.
+# Issuers in $1 (newline-separated: the host's own lines) are left out when we do
+# not sign: the host's line already accepts them.
+microk8s_block() { # $1 the host's own issuers
+  local issuer kid
+  if [ -n "$IRSA_WANT_SIGN_ISSUER" ]; then
+    printf '%s\n%s\n' "$MICROK8S_MARK_ADDED" "--service-account-issuer=$IRSA_WANT_SIGN_ISSUER"
+  fi
+  for issuer in "${IRSA_WANT_ISSUERS[@]}"; do
+    [ "$issuer" != "$IRSA_WANT_SIGN_ISSUER" ] || continue
+    if [ -z "$IRSA_WANT_SIGN_ISSUER" ] && grep -qxF -- "$issuer" <<<"$1"; then continue; fi
+    printf '%s\n%s\n' "$MICROK8S_MARK_ADDED" "--service-account-issuer=$issuer"
+  done
+  for kid in "${IRSA_WANT_KIDS[@]}"; do
+    printf '%s\n%s\n' "$MICROK8S_MARK_ADDED" "--service-account-key-file=$(irsa_public_key_path "$kid")"
+  done
+  if [ -n "$IRSA_WANT_SIGN_KID" ]; then
+    printf '%s\n%s\n' "$MICROK8S_MARK_ADDED" "--service-account-signing-key-file=$(irsa_private_key_path "$IRSA_WANT_SIGN_KID")"
+  fi
+  if [ -n "$IRSA_WANT_AUDIENCES" ]; then
+    printf '%s\n%s\n' "$MICROK8S_MARK_ADDED" "--api-audiences=$IRSA_WANT_AUDIENCES"
+  fi
+}
+
+# stdin → stdout: the file without anything irsa added or commented.
+irsa_dist_strip() {
+  awk -v added="$MICROK8S_MARK_ADDED" -v commented="$MICROK8S_MARK_COMMENTED" '
+    pending == "added" { pending = ""; next }
+    pending == "commented" { pending = ""; sub(/^#/, ""); print; next }
+    $0 == added { pending = "added"; next }
+    $0 == commented { pending = "commented"; next }
+    { print }'
+}
+
+# The host's own issuers in file $1 (without irsa's lines), one per line.
+microk8s_own_issuers() {
+  awk -v quote="'" "$MICROK8S_AWK_FUNCTIONS"'
+    flag($0) == "--service-account-issuer" { print value($0) }' "$1"
+}
+
+# stdin (a file without irsa lines) → stdout: irsa's block added. When irsa
+# signs, the block goes before the host's first issuer, and the host's lines
+# that would clash are commented where they stand: its signing key and
+# audiences (single-valued), and any issuer of ours it already names
+# (kube-apiserver refuses a repeated issuer). When the host signs, the block
+# goes after the host's first issuer, which keeps signing.
+irsa_dist_render() { # $1 the stripped file (for the host's own issuers)
+  local signing=false
+  [ -n "$IRSA_WANT_SIGN_ISSUER" ] && signing=true
+  MICROK8S_BLOCK=$(microk8s_block "$(microk8s_own_issuers "$1")") \
+    MICROK8S_OURS=$(printf '%s\n' "${IRSA_WANT_ISSUERS[@]}") \
+    awk -v commented="$MICROK8S_MARK_COMMENTED" -v quote="'" -v signing="$signing" "$MICROK8S_AWK_FUNCTIONS"'
+    BEGIN {
+      block = ENVIRON["MICROK8S_BLOCK"]
+      n = split(ENVIRON["MICROK8S_OURS"], list, "\n")
+      for (i = 1; i <= n; i++) if (list[i] != "") ours[list[i]] = 1
+      if (block == "") inserted = 1
+    }
+    {
+      f = flag($0)
+      if (signing == "true") {
+        if (!inserted && f == "--service-account-issuer") { print block; inserted = 1 }
+        if ((f == "--service-account-issuer" && value($0) in ours) \
+            || f == "--service-account-signing-key-file" || f == "--api-audiences") {
+          print commented
+          print "#" $0
+          next
+        }
+      }
+      print
+      if (signing != "true" && !inserted && f == "--service-account-issuer") { print block; inserted = 1 }
+    }
+    END { if (!inserted) print block }' <"$1"
+}
+
+# What irsa's lines in file $1 accept and sign with (IRSA_CUR_*).
+irsa_dist_current() {
+  local line kind path
+  IRSA_CUR_SIGN_ISSUER=""
+  IRSA_CUR_SIGN_KID=""
+  IRSA_CUR_ISSUERS=()
+  IRSA_CUR_KIDS=()
+  while IFS= read -r line; do
+    kind=${line%%=*}
+    path=${line#*=}
+    case $kind in
+      --service-account-issuer) IRSA_CUR_ISSUERS+=("$path") ;;
+      --service-account-key-file) irsa_is_our_key_file "$path" && IRSA_CUR_KIDS+=("$(irsa_kid_of_path "$path")") ;;
+      --service-account-signing-key-file) irsa_is_our_key_file "$path" && IRSA_CUR_SIGN_KID=$(irsa_kid_of_path "$path") ;;
+    esac
+  done < <(awk -v added="$MICROK8S_MARK_ADDED" 'pending { pending = 0; print; next } $0 == added { pending = 1 }' "$1")
+  # When irsa signs, its block comes first and starts with its signer.
+  if [ -n "$IRSA_CUR_SIGN_KID" ] && [ "${#IRSA_CUR_ISSUERS[@]}" -gt 0 ]; then
+    IRSA_CUR_SIGN_ISSUER=${IRSA_CUR_ISSUERS[0]}
+  fi
+}
+
+# The issuer kube-apiserver signs with for file $1: the first one it reads.
+irsa_dist_signing_issuer() {
+  awk -v quote="'" "$MICROK8S_AWK_FUNCTIONS"'
+    flag($0) == "--service-account-issuer" { print value($0); exit }' "$1"
+}
+
+# The key files that irsa's lines in file $1 name, as the API server sees them.
+irsa_dist_marked_key_paths() {
+  awk -v added="$MICROK8S_MARK_ADDED" '
+    pending { pending = 0; if (sub(/^--service-account-(signing-)?key-file=/, "")) print; next }
+    $0 == added { pending = 1 }' "$1"
+}
+
+# The API server's own error lines since epoch $1, from kubelite's journal:
+# kube-apiserver prints "Error: …" when it refuses its flags, klog "E…"/"F…" lines.
+microk8s_journal_errors() {
+  command -v journalctl >/dev/null || return 0
+  journalctl -u "snap.$MICROK8S_SERVICE" --since "@$1" --no-pager -o cat 2>/dev/null \
+    | grep -E '(^|[[:space:]])Error: |^[EF][0-9]{4} ' | tail -n 3 || true
+}
+
+# Restart, then wait until ready; stop early, quoting the API server, when its
+# journal shows it refusing to start (kubelite exits and systemd restarts it,
+# so waiting for the timeout would only repeat the error).
+irsa_dist_restart_and_wait() {
+  local output started deadline step errors
+  started=$(date +%s)
+  irsa_log "restarting the API server: snap restart $MICROK8S_SERVICE"
+  if ! output=$(snap restart "$MICROK8S_SERVICE" 2>&1); then
+    IRSA_PROBLEM="snap restart $MICROK8S_SERVICE failed: $(printf '%s' "$output" | tail -n 3 | tr '\n' ' ')"
+    return 1
+  fi
+  irsa_log "waiting for MicroK8s (up to ${IRSA_READY_TIMEOUT}s): microk8s status --wait-ready"
+  deadline=$((started + IRSA_READY_TIMEOUT))
+  while :; do
+    step=$((deadline - $(date +%s)))
+    [ "$step" -gt 10 ] && step=10
+    [ "$step" -lt 1 ] && step=1
+    if microk8s status --wait-ready --timeout "$step" >/dev/null 2>&1; then
+      irsa_log "MicroK8s is ready"
+      return 0
+    fi
+    errors=$(microk8s_journal_errors "$started")
+    if [ -n "$errors" ]; then
+      IRSA_PROBLEM="the API server refused to start; its journal (journalctl -u snap.$MICROK8S_SERVICE) says: $(printf '%s' "$errors" | tr '\n' ' ')"
+      return 1
+    fi
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      # One last look, so a probe that started late still counts.
+      if microk8s status --wait-ready --timeout 1 >/dev/null 2>&1; then
+        irsa_log "MicroK8s is ready"
+        return 0
+      fi
+      IRSA_PROBLEM="MicroK8s did not become ready within ${IRSA_READY_TIMEOUT}s after the restart"
+      return 1
+    fi
+    sleep 1
+  done
 }
 
 irsa_main "$@" </dev/null
