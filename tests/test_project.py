@@ -100,18 +100,20 @@ def test_example_stack_passes_cli_checks(stack):
 
 
 def test_stack_checker_catches_type_mismatch_and_missing_key():
-    # githubOwner/githubRepository default to "" (not needed for issuerHost s3/cloudfront;
-    # the settings require them for github), so host is the key the CLI requires.
+    # Every key of this project has a default now (host or hosts, githubOwner for
+    # github only: the settings say which is needed), so a key without one is added.
+    project = {**PROJECT, "config": {**PROJECT["config"], "required": {"type": "string"}}}
     stack = {"config": {"irsa:githubOwner": "o", "irsa:keyBits": "big",
                         "irsa:sshPrivateKey": {"secure": "v1:abc"}}}
-    assert stack_violations(PROJECT, stack) == [
+    assert stack_violations(project, stack) == [
         "irsa:keyBits: value 'big' is not a integer",
-        "irsa:host: required, not set",
+        "irsa:required: required, not set",
     ]
+    assert stack_violations(PROJECT, stack) == ["irsa:keyBits: value 'big' is not a integer"]
     # As with the CLI, `pulumi config set irsa:keyBits 3072` (a string) is an integer.
     stack["config"].update({"irsa:host": "h", "irsa:keyBits": "3072",
-                            "irsa:createRepository": "true"})
-    assert stack_violations(PROJECT, stack) == []
+                            "irsa:createRepository": "true", "irsa:required": "x"})
+    assert stack_violations(project, stack) == []
 
 
 def test_stack_checker_applies_the_clis_secret_rules():

@@ -100,6 +100,17 @@ def path_value(text: str):
     return int(text) if re.fullmatch(r"-?\d+", text) else text
 
 
+def ssh_keyscan(substitution: str) -> str:
+    """What ``$(ssh-keyscan -t ed25519 HOST)`` prints: HOST, the type and a real public key."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    host = substitution.rstrip(")").split()[-1]
+    key = ed25519.Ed25519PrivateKey.generate().public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+    return f"{host} {key}"
+
+
 def apply_config_sets(commands: list[list[str]]) -> tuple[dict, set[str]]:
     """The stack file's config after the quick start's `pulumi config set` commands."""
     config: dict = {}
@@ -112,6 +123,7 @@ def apply_config_sets(commands: list[list[str]]) -> tuple[dict, set[str]]:
         positional = [a for a in args if not a.startswith("--")]
         if "<" in positional:  # value from a file: stands for what the file holds
             positional = positional[: positional.index("<")] + [pem_block("OPENSSH PRIVATE KEY", "AAAA")]
+        positional = [ssh_keyscan(w) if w.startswith("$(ssh-keyscan ") else w for w in positional]
         key, value = positional[0], positional[1]
         if "--secret" in flags:
             secret.add(key)

@@ -285,9 +285,9 @@ def test_private_key_never_on_a_command_line_nor_in_the_output(machine, keys):
 
 
 def test_readme_rollback_by_hand_undoes_an_apply(machine, keys):
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[2] / "docs" / "host-script.md").read_text()
     program = re.search(r"sudo awk '(.*?)' kube-apiserver", readme, re.S)
-    assert program, "README's host section shows how to remove irsa's lines by hand"
+    assert program, "docs/host-script.md shows how to remove irsa's lines by hand"
     succeeded(machine.apply(host_config([keys[0]])))
 
     by_hand = subprocess.run(["awk", program.group(1), str(machine.host.args_path)],
