@@ -68,9 +68,10 @@ def test_the_link_checker_finds_a_broken_link(tmp_path):
     assert anchor("The API endpoint and the `certificate`") == "the-api-endpoint-and-the-certificate"
 
 
-def test_the_readme_is_what_a_user_needs_first():
+def test_the_readme_is_what_a_user_needs_first_and_every_page_is_reachable():
     lines = (ROOT / "README.md").read_text().count("\n")
     assert lines <= README_MAX_LINES, f"README.md has {lines} lines; move details into docs/"
-    linked = {Path(t.partition("#")[0]).name for t in links(ROOT / "README.md")}
+    linked = {Path(t.partition("#")[0]).name
+              for top in ("README.md", "CONTRIBUTING.md") for t in links(ROOT / top)}
     for page in sorted((ROOT / "docs").glob("*.md")):
-        assert page.name in linked, f"README.md does not link {page.relative_to(ROOT)}"
+        assert page.name in linked, f"neither README.md nor CONTRIBUTING.md links {page.relative_to(ROOT)}"
