@@ -770,7 +770,8 @@ def _host_settings(v: dict[str, Any], p: _Problems, opaque: frozenset[str] = fro
                 "irsa:sshPrivateKey must be a PEM or OpenSSH private key "
                 "(pulumi config set --secret irsa:sshPrivateKey < ~/.ssh/id_ed25519)")
     host_keys: dict[str, str] = {}
-    if v["sshHostKey"]:
+    # Offline (check-config) an encrypted host, port or key cannot be matched up.
+    if v["sshHostKey"] and not {"host", "hosts", "sshPort", "sshHostKey"} & opaque:
         try:
             host_keys = parse_host_keys(v["sshHostKey"], nodes, port or 22)
         except ValueError as err:

@@ -153,13 +153,15 @@ def test_host_signs_only_after_the_issuer_serves_the_keys(pulumi_mocks):
     assert (ROOT / words[1]).is_file()
     for f in pulumi_mocks.of_type("github:index/repositoryFile:RepositoryFile"):
         assert f.urn in pulumi_mocks.all_dependencies(wait)
-    host = pulumi_mocks.by_name("cluster-apiserver")
-    assert wait.urn in pulumi_mocks.all_dependencies(host)
+    accept = pulumi_mocks.by_name("cluster-apiserver-accept")
+    assert wait.urn in pulumi_mocks.all_dependencies(accept)
+    # Signing comes after accepting on every node, so after the wait too.
+    assert accept.urn in pulumi_mocks.all_dependencies(pulumi_mocks.by_name("cluster-apiserver-sign"))
 
 
 def test_no_wait_when_turned_off(pulumi_mocks):
     pulumi_mocks.run(lambda: run_program({**DEV, "irsa:issuerWaitSeconds": "0"}))
     assert not pulumi_mocks.of_type("command:local:Command")
-    host = pulumi_mocks.by_name("cluster-apiserver")
+    host = pulumi_mocks.by_name("cluster-apiserver-accept")
     for f in pulumi_mocks.of_type("github:index/repositoryFile:RepositoryFile"):
         assert f.urn in pulumi_mocks.all_dependencies(host)
