@@ -320,7 +320,7 @@ def test_a_connection_only_change_runs_the_same_script_so_the_host_is_left_as_it
 
 
 def test_adding_or_removing_a_node_touches_only_that_node():
-    two = {**BASE, "irsa:host": "", "irsa:hosts": '["a.example", "b.example"]'}
+    two = {**BASE, "irsa:host": "", "irsa:hosts": '["a.example", "b.example"]', "irsa:sshHostKey": ""}
     added = steps({"irsa:hosts": '["a.example", "b.example", "c.example"]'}, two)
     assert {n: s for n, s in added.items() if s != "untouched"} == {
         f"cluster-node-c.example-{p}": "create" for p in PHASES}
