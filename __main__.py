@@ -33,6 +33,7 @@ issuer = OidcIssuer(
         create_repository=settings.issuer.create_repository,
         key_names=settings.keys.names,
         key_bits=settings.keys.bits,
+        extra_jwks=settings.keys.extra_jwks,
         host=settings.issuer.host,
         path=settings.issuer.path,
         previous_hosts=settings.issuer.previous_hosts,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives import serialization
@@ -119,6 +119,46 @@ def jwks(public_keys: Iterable[rsa.RSAPublicKey]) -> dict[str, list[dict[str, st
 def jwks_from_pems(pems: Sequence[str | bytes]) -> dict[str, list[dict[str, str]]]:
     """The JWKS for PEM-encoded keys (public or private; only public parts are used)."""
     return jwks(load_public_key(p.encode() if isinstance(p, str) else p) for p in pems)
+
+
+def extra_jwk(text: str) -> dict[str, str]:
+    """A verification key to publish beside irsa's own, from a PEM public key or a JWK.
+
+    For a host set up by hand: tokens its own key signed keep passing STS until
+    they expire. A PEM key gets the Kubernetes key id, as the API server that
+    signed with it set it; a JWK (JSON, as found in the old jwks.json) is kept
+    with its own ``kid``, public members only. Raises ``UnusableKeyError``.
+    """
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        try:
+            key = jwk.JWK.from_json(stripped)
+        except (ValueError, TypeError, jwk.InvalidJWKValue) as err:
+            raise UnusableKeyError(f"not a readable JWK: {err}") from err
+        entry = json.loads(stripped)
+        if key.get("kty") != "RSA":
+            raise UnusableKeyError("only RSA keys can verify RS256 tokens")
+        if not entry.get("kid"):
+            raise UnusableKeyError("the JWK has no kid: STS finds the key by the token's kid")
+        if key.has_private:
+            raise UnusableKeyError("the JWK holds a private key: give only its public members")
+        public = key.export_public(as_dict=True)
+        return public | {"kid": entry["kid"], "use": "sig", "alg": SIGNING_ALGORITHM}
+    public_key = load_public_key(stripped.encode())
+    if b"PRIVATE KEY-----" in stripped.encode():
+        raise UnusableKeyError("a private key: give only its public half (openssl rsa -pubout)")
+    return public_jwk(public_key)
+
+
+def jwks_with_extras(pems: Sequence[str | bytes], extras: Iterable[Mapping[str, str]]) -> dict[str, list]:
+    """irsa's keys (signing key first) and then the extra keys, once each by ``kid``."""
+    document = jwks_from_pems(pems)
+    seen = {entry["kid"] for entry in document["keys"]}
+    for entry in extras:
+        if entry["kid"] not in seen:
+            seen.add(entry["kid"])
+            document["keys"].append(dict(entry))
+    return document
 
 
 def jwks_uri(issuer_url: str) -> str:

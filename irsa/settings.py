@@ -83,6 +83,7 @@ KEYS: dict[str, KeySpec] = {
     "issuerWaitSeconds": KeySpec("integer", 900),
     "signingKeys": KeySpec("array", ["primary"], items="string"),
     "keyBits": KeySpec("integer", 2048),
+    "extraPublicKeys": KeySpec("array", [], items="string"),
     "audience": KeySpec("string", "sts.amazonaws.com"),
     "apiAudiences": KeySpec("array", ["https://kubernetes.default.svc"], items="string"),
     "tokenExpirationSeconds": KeySpec("integer", 86400),
@@ -194,6 +195,8 @@ class KeySettings:
 
     names: tuple[str, ...]
     bits: int
+    # Published beside irsa's keys (JWK entries), e.g. a hand-made setup's key.
+    extra_jwks: tuple[Mapping[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -569,7 +572,13 @@ def _build(v: dict[str, Any], p: _Problems, region: str | None = None,
     bits = v["keyBits"]
     if bits is not None:
         p.check(bits in KEY_BITS, f"irsa:keyBits must be one of 2048, 3072 or 4096, got {bits}")
-    keys = KeySettings(tuple(names or ()), bits or 0)
+    extra_jwks = []
+    for index, text in enumerate(v["extraPublicKeys"] or []):
+        try:
+            extra_jwks.append(oidc.extra_jwk(text))
+        except oidc.UnusableKeyError as err:
+            p.add(f"irsa:extraPublicKeys[{index}] must be a PEM public key or an RSA JWK with a kid: {err}")
+    keys = KeySettings(tuple(names or ()), bits or 0, tuple(extra_jwks))
 
     audience = v["audience"]
     if audience is not None:

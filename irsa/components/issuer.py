@@ -6,7 +6,7 @@ them: GitHub files (here, the default) or S3 objects (``s3_store``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -53,6 +53,8 @@ class OidcIssuerArgs:
     path: str = ""
     previous_hosts: tuple[str, ...] = ()
     bucket: BucketStoreArgs = field(default_factory=BucketStoreArgs)
+    # More verification keys to publish (JWK entries), e.g. a hand-made setup's key.
+    extra_jwks: tuple[Mapping[str, str], ...] = ()
 
 
 class GitHubStore:
@@ -149,7 +151,8 @@ class OidcIssuer(pulumi.ComponentResource):
             for key_name in args.key_names
         ]
         public_pems = pulumi.Output.all(*(k.public_key_pem for k in keys))
-        jwks_json = public_pems.apply(lambda pems: oidc.to_json(oidc.jwks_from_pems(pems)))
+        jwks_json = public_pems.apply(
+            lambda pems: oidc.to_json(oidc.jwks_with_extras(pems, args.extra_jwks)))
 
         # The same two documents for every store: only the issuer URL inside differs.
         urls: list[pulumi.Output[str]] = []
