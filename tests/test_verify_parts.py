@@ -190,7 +190,7 @@ def key() -> rsa.RSAPrivateKey:
 def test_a_kube_apiserver_token_is_read_without_trusting_it(key):
     raw = tokens.sign(tokens.claims(ISSUER, "default", "aws-cli", AUDIENCE), key)
     token = token_module.parse(raw + "\n")
-    assert token.header == {"alg": "RS256", "kid": oidc.key_id(key.public_key())}
+    assert token.header == {"alg": "RS256", "kid": tokens.kubernetes_key_id(key.public_key())}
     assert token.claims["sub"] == "system:serviceaccount:default:aws-cli"
     assert token.audiences == [AUDIENCE]
     assert raw not in repr(token)
