@@ -341,11 +341,11 @@ def _build(v: dict[str, Any], p: _Problems) -> Settings:
     """Validate decoded values; return Settings (meaningful only without problems)."""
     owner, repo, branch = v["githubOwner"], v["githubRepository"], v["githubBranch"]
     if owner is not None:
-        p.check(bool(_GITHUB_OWNER.match(owner)),
+        p.check(bool(_GITHUB_OWNER.fullmatch(owner)),
                 f"irsa:githubOwner must be a GitHub user or organisation name "
                 f"(letters, digits, single hyphens, at most 39), got {owner!r}")
     if repo is not None:
-        p.check(bool(_GITHUB_REPOSITORY.match(repo)) and repo not in (".", ".."),
+        p.check(bool(_GITHUB_REPOSITORY.fullmatch(repo)) and repo not in (".", ".."),
                 f"irsa:githubRepository must be a repository name (letters, digits, '.', '-', '_'), "
                 f"got {repo!r}")
     if branch is not None:
@@ -363,7 +363,7 @@ def _build(v: dict[str, Any], p: _Problems) -> Settings:
     if names is not None:
         if p.check(bool(names), "irsa:signingKeys must list at least one key name, e.g. [\"primary\"]"):
             for n in names:
-                p.check(bool(_KEY_NAME.match(n)),
+                p.check(bool(_KEY_NAME.fullmatch(n)),
                         f"irsa:signingKeys entry {n!r} must be lowercase letters, digits and "
                         "hyphens (at most 32), starting and ending with a letter or digit")
             for n in _duplicates(names):
@@ -399,7 +399,7 @@ def _build(v: dict[str, Any], p: _Problems) -> Settings:
         p.check(len(thumbprints) <= MAX_THUMBPRINTS,
                 f"irsa:thumbprints may hold at most {MAX_THUMBPRINTS} entries, got {len(thumbprints)}")
         for t in thumbprints:
-            p.check(t == "auto" or bool(_THUMBPRINT.match(t)),
+            p.check(t == "auto" or bool(_THUMBPRINT.fullmatch(t)),
                     f"irsa:thumbprints entry {t!r} must be \"auto\" or a SHA-1 fingerprint of "
                     "40 hex digits (no colons)")
     thumbprints = tuple(t if t == "auto" else t.lower() for t in thumbprints or ())
@@ -425,12 +425,12 @@ def _host_settings(v: dict[str, Any], p: _Problems) -> HostSettings:
                 f"irsa:distribution must be one of {', '.join(DISTRIBUTIONS)}, got {distribution!r}")
     host = v["host"]
     if host is not None:
-        p.check(bool(_HOST.match(host)),
+        p.check(bool(_HOST.fullmatch(host)),
                 f"irsa:host must be a host name or IP address (no spaces, no user@ or :port), "
                 f"got {host!r}")
     user = v["sshUser"]
     if user is not None:
-        p.check(bool(_SSH_USER.match(user)), f"irsa:sshUser must be a login name, got {user!r}")
+        p.check(bool(_SSH_USER.fullmatch(user)), f"irsa:sshUser must be a login name, got {user!r}")
     port = v["sshPort"]
     if port is not None:
         p.check(1 <= port <= 65535, f"irsa:sshPort must be between 1 and 65535, got {port}")
@@ -441,7 +441,7 @@ def _host_settings(v: dict[str, Any], p: _Problems) -> HostSettings:
                 "(pulumi config set --secret irsa:sshPrivateKey < ~/.ssh/id_ed25519)")
     key_dir = v["keyDir"]
     if key_dir is not None:
-        p.check(bool(_SAFE_PATH.match(key_dir)) and posixpath.normpath(key_dir) == key_dir
+        p.check(bool(_SAFE_PATH.fullmatch(key_dir)) and posixpath.normpath(key_dir) == key_dir
                 and key_dir != "/",
                 f"irsa:keyDir must be an absolute, normalised directory path of letters, digits, "
                 f"'.', '_', '-' and '/', other than /, got {key_dir!r}")
@@ -514,10 +514,10 @@ def _service_account(where: str, entry: dict[str, Any], p: _Problems) -> Service
               "matching service account assume the role (trust policy uses StringLike)")
         ok = False
     plain_ns, plain_name = namespace.replace("*", "x"), name.replace("*", "x")
-    ok &= p.check(bool(_DNS_LABEL.match(plain_ns)),
+    ok &= p.check(bool(_DNS_LABEL.fullmatch(plain_ns)),
                   f"{where}.namespace must be a DNS-1123 label (lowercase letters, digits, '-', "
                   f"at most 63, starting and ending with a letter or digit), got {namespace!r}")
-    ok &= p.check(len(plain_name) <= 253 and bool(_DNS_SUBDOMAIN.match(plain_name)),
+    ok &= p.check(len(plain_name) <= 253 and bool(_DNS_SUBDOMAIN.fullmatch(plain_name)),
                   f"{where}.name must be a DNS-1123 subdomain (lowercase letters, digits, '-' "
                   f"and '.', at most 253), got {name!r}")
     if pattern and (entry.get("testPod") or entry.get("createNamespace")):
@@ -525,20 +525,20 @@ def _service_account(where: str, entry: dict[str, Any], p: _Problems) -> Service
               "concrete service account")
         ok = False
     role_name = entry.get("roleName") or f"k8s_{namespace}_{name}".replace("*", "all")
-    ok &= p.check(bool(_ROLE_NAME.match(role_name)),
+    ok &= p.check(bool(_ROLE_NAME.fullmatch(role_name)),
                   f"{where}.roleName must be at most 64 letters, digits or '+=,.@_-'; got "
                   f"{role_name!r} ({len(role_name)} characters)"
                   + ("" if "roleName" in entry else ": set roleName explicitly"))
     prefix = entry.get("s3BucketPrefix")
     if prefix is not None:
-        ok &= p.check(bool(_BUCKET_PREFIX.match(prefix)) and ".." not in prefix
-                      and not prefix.startswith(("xn--", "sthree-")),
+        ok &= p.check(bool(_BUCKET_PREFIX.fullmatch(prefix)) and ".." not in prefix
+                      and not prefix.startswith(("xn--", "sthree-", "amzn-s3-demo-")),
                       f"{where}.s3BucketPrefix must start a valid bucket name: lowercase letters, "
                       f"digits, '.' and '-', 2 to 60 characters, starting with a letter or digit, "
                       f"got {prefix!r}")
     arns = entry.get("policyArns", [])
     for arn in arns:
-        ok &= p.check(isinstance(arn, str) and bool(_POLICY_ARN.match(arn)),
+        ok &= p.check(isinstance(arn, str) and bool(_POLICY_ARN.fullmatch(arn)),
                       f"{where}.policyArns entry {arn!r} must be an IAM policy ARN, "
                       "e.g. arn:aws:iam::aws:policy/ReadOnlyAccess")
     policy = entry.get("policy")
