@@ -1,0 +1,80 @@
+"""Messages of the verifier that name the cause precisely (found unchecked by mutation testing)."""
+
+import json
+import ssl
+
+import pytest
+from botocore.exceptions import ClientError
+
+from irsa.verify import fetch
+from irsa.verify import token as tokens
+from irsa.verify.aws import error_code, error_message
+from irsa.verify.chain import FAIL, OK, SKIP, Inputs, Result
+from irsa.verify.command import render_json, render_text
+
+
+def test_an_unreadable_token_file_names_the_path_and_the_reason(tmp_path):
+    missing = tmp_path / "token"
+    with pytest.raises(tokens.TokenError) as err:
+        tokens.read_file(missing)
+    assert str(err.value) == f"cannot read the token file {missing}: No such file or directory"
+
+
+def test_a_certificate_failure_gives_the_verifier_message_alone():
+    error = ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] long text")
+    error.verify_message = "self-signed certificate in certificate chain"
+    assert fetch._tls_reason(error) == "certificate verify failed: self-signed certificate in certificate chain"
+
+
+# --- the reports (render_text/render_json run in the CLI's child process elsewhere) ------
+
+INPUTS = Inputs(issuer_url="https://issuer.example/x", namespace="default", name="aws-cli",
+                role_arn="arn:aws:iam::123456789012:role/r", get_token=lambda: "t", token_source="test")
+RESULTS = [
+    Result("token", OK, "a JWT"),
+    Result("discovery", FAIL, "HTTP 404", cause="not published", fix="pulumi up", sts="Couldn't retrieve"),
+    Result("issuer", SKIP, "skipped: needs discovery"),
+    Result("s3-prefix", SKIP, "not asked (give --s3-bucket-prefix)"),
+    Result("trust", FAIL, "no", cause="c", fix="f"),
+]
+
+
+def test_the_text_report_layout():
+    assert render_text(INPUTS, RESULTS) == (
+        "verify default/aws-cli → arn:aws:iam::123456789012:role/r\n"
+        "issuer https://issuer.example/x, audience sts.amazonaws.com\n"
+        "ok   token      a JWT\n"
+        "FAIL discovery  HTTP 404\n"
+        "                cause: not published\n"
+        "                fix:   pulumi up\n"
+        "                STS answers: Couldn't retrieve\n"
+        "skip issuer     skipped: needs discovery\n"
+        "skip s3-prefix  not asked (give --s3-bucket-prefix)\n"
+        "FAIL trust      no\n"
+        "                cause: c\n"
+        "                fix:   f\n"
+        "FAILED: discovery, trust; 1 passed, 1 skipped (1 not asked)\n"
+    )
+    assert render_text(INPUTS, RESULTS[:1]).endswith("\nall 1 checks passed\n")
+    assert render_text(INPUTS, RESULTS[:1] + RESULTS[3:4]).endswith("\nall 1 checks passed (1 not asked)\n")
+
+
+def test_the_json_report():
+    document = json.loads(render_json(INPUTS, RESULTS))
+    assert document == {
+        "ok": False, "serviceAccount": "default/aws-cli", "roleArn": "arn:aws:iam::123456789012:role/r",
+        "issuerUrl": "https://issuer.example/x", "audience": "sts.amazonaws.com",
+        "failed": ["discovery", "trust"],
+        "checks": [{"name": r.name, "status": r.status, "message": r.message, "cause": r.cause,
+                    "fix": r.fix, "sts": r.sts} for r in RESULTS],
+    }
+    assert json.loads(render_json(INPUTS, RESULTS[:1]))["ok"] is True
+    assert render_json(INPUTS, RESULTS).startswith('{\n  "ok": false,') and render_json(INPUTS, RESULTS).endswith("}\n")
+
+
+def test_aws_error_codes_and_messages():
+    err = ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "CreateBucket")
+    assert (error_code(err), error_message(err)) == ("AccessDenied", "no")
+    bare = ClientError({"Error": {"Code": "X"}}, "CreateBucket")
+    assert error_message(bare) == str(bare)
+    assert (error_code(ValueError("v")), error_message(ValueError("v"))) == ("", "v")
