@@ -152,3 +152,54 @@ def test_a_key_of_another_type_is_named_in_the_message():
     with pytest.raises(oidc.UnusableKeyError) as err:
         oidc.load_public_key(pem)
     assert str(err.value).startswith("an EC key, but only RSA keys")
+
+
+@pytest.mark.parametrize("pem, message", [
+    (b"hello", "not a PEM public or private key"),
+    (b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", "not a readable PEM private key"),
+])
+def test_unusable_keys_are_explained_exactly(pem, message):
+    with pytest.raises(oidc.UnusableKeyError) as err:
+        oidc.load_public_key(pem)
+    assert str(err.value) == message
+
+
+def test_an_encrypted_key_is_explained_exactly():
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"pw"))
+    with pytest.raises(oidc.UnusableKeyError) as err:
+        oidc.load_public_key(pem)
+    assert str(err.value) == "the private key is encrypted; give an unencrypted key"
+
+
+@pytest.mark.parametrize("extra, message", [
+    ({"irsa:githubRepository": "."}, "irsa:githubRepository must be a repository name"),
+    ({"irsa:githubRepository": ".."}, "irsa:githubRepository must be a repository name"),
+    ({"irsa:keyDir": "/"}, "irsa:keyDir must be an absolute, normalised directory path"),
+    ({"irsa:distribution": "k0s"}, "irsa:distribution must be one of microk8s, got 'k0s'"),
+])
+def test_edge_values_refused(extra, message):
+    (found,) = problems(extra)
+    assert found.startswith(message), found
+
+
+def test_a_non_key_ssh_private_key_is_refused_with_the_command_to_fix_it():
+    with pytest.raises(settings.SettingsError) as err:
+        settings.parse({**REQUIRED, "irsa:sshPrivateKey": "not a key"}, ["irsa:sshPrivateKey"])
+    assert err.value.problems == [
+        "irsa:sshPrivateKey must be a PEM or OpenSSH private key "
+        "(pulumi config set --secret irsa:sshPrivateKey < ~/.ssh/id_ed25519)"]
+
+
+def test_unknown_field_message_lists_the_known_fields():
+    (found,) = problems(accounts({"namespace": "a", "name": "b", "zzzz": 1}))
+    assert found.endswith("known fields: namespace, name, roleName, s3BucketPrefix, policyArns, policy, "
+                          "testPod, createNamespace, allowWildcard")
+
+
+def test_secrets_print_as_a_placeholder_and_errors_one_per_line():
+    assert str(settings.Secret("value")) == "[secret]"
+    assert str(settings.SettingsError(["a", "b"])) == "a\nb"
