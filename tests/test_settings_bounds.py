@@ -183,3 +183,29 @@ def test_signing_key_names(names, ok):
 def test_a_trailing_newline_is_not_part_of_any_name(extra, key):
     """Python's ``$`` also matches before a final newline: every pattern must match the whole value."""
     refused_naming(extra, key)
+
+
+@pytest.mark.parametrize("branch, ok", [
+    ("main", True), ("release/1.2", True), ("a.b", True), ("a-b", True), ("a@b", True),
+    ("/a", False), ("-a", False), (".a", False), ("a/", False), ("a.", False), ("a.lock", False),
+    ("a.LOCK", True), ("@", False), ("a..b", False), ("a//b", False), ("a@{b", False),
+    ("a~b", False), ("a^b", False), ("a:b", False), ("a?b", False), ("a*b", False), ("a[b", False),
+    ("a\\b", False), ("a b", False), ("", False),
+])
+def test_branch_names_follow_git(branch, ok):
+    """git check-ref-format's rules for a branch (the issuer URL embeds it)."""
+    if ok:
+        assert accepted({"irsa:githubBranch": branch}), branch
+    else:
+        refused_naming({"irsa:githubBranch": branch}, "irsa:githubBranch")
+
+
+@pytest.mark.parametrize("field, value, kind", [
+    ("name", 5, "a string"), ("policyArns", "x", "a list"), ("policy", [], "an object"),
+    ("testPod", "yes", "true or false"), ("allowWildcard", 1, "true or false"),
+])
+def test_service_account_field_types_are_named(field, value, kind):
+    entry = {"namespace": "apps", "name": "app", field: value}
+    with pytest.raises(settings.SettingsError) as err:
+        parse({"irsa:serviceAccounts": json.dumps([entry])})
+    assert f"irsa:serviceAccounts[0].{field} must be {kind}, got {json.dumps(value)}" in err.value.problems
