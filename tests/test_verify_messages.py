@@ -6,7 +6,7 @@ import ssl
 import pytest
 from botocore.exceptions import ClientError
 
-from irsa.verify import fetch
+from irsa.verify import command, fetch
 from irsa.verify import token as tokens
 from irsa.verify.aws import error_code, error_message
 from irsa.verify.chain import FAIL, OK, SKIP, Inputs, Result
@@ -78,3 +78,31 @@ def test_aws_error_codes_and_messages():
     bare = ClientError({"Error": {"Code": "X"}}, "CreateBucket")
     assert error_message(bare) == str(bare)
     assert (error_code(ValueError("v")), error_message(ValueError("v"))) == ("", "v")
+
+
+# --- where --from-cluster finds its kubeconfig --------------------------------------------
+
+
+def test_kubeconfig_flag_then_first_file_of_the_environment_list():
+    assert command._kubeconfig("/flag", {"KUBECONFIG": "/a:/b"}, {}) == "/flag"
+    assert command._kubeconfig(None, {"KUBECONFIG": "/a:/b"}, {}) == "/a"
+    assert command._kubeconfig(None, {"KUBECONFIG": "/only"}, {"kubeconfig": "x"}) == "/only"
+
+
+def test_kubeconfig_from_the_stack_outputs():
+    assert command._kubeconfig(None, {}, {"kubeconfig": "apiVersion: v1\nkind: Config\n"}) == {
+        "apiVersion": "v1", "kind": "Config"}
+    assert command._kubeconfig(None, {}, {"kubeconfig": {"kind": "Config"}}) == {"kind": "Config"}
+
+
+@pytest.mark.parametrize("outputs, message", [
+    ({}, "--from-cluster needs a kubeconfig: --kubeconfig, $KUBECONFIG or the stack output kubeconfig"),
+    ({"kubeconfig": command.HIDDEN_SECRET}, "the stack output kubeconfig is hidden: run `pulumi stack "
+     "output --json --show-secrets`, or give --kubeconfig"),
+    ({"kubeconfig": "- a list"}, "the stack output kubeconfig is not a kubeconfig document"),
+    ({"kubeconfig": "a: [unclosed"}, "the stack output kubeconfig is not a kubeconfig document"),
+])
+def test_kubeconfig_problems_say_what_to_do(outputs, message):
+    with pytest.raises(command.UsageError) as err:
+        command._kubeconfig(None, {}, outputs)
+    assert str(err.value) == message
