@@ -1,11 +1,13 @@
 """Messages of the verifier that name the cause precisely (found unchecked by mutation testing)."""
 
+import io
 import json
 import ssl
 
 import pytest
 from botocore.exceptions import ClientError
 
+from irsa import cli
 from irsa.verify import command, fetch
 from irsa.verify import token as tokens
 from irsa.verify.aws import error_code, error_message
@@ -106,3 +108,12 @@ def test_kubeconfig_problems_say_what_to_do(outputs, message):
     with pytest.raises(command.UsageError) as err:
         command._kubeconfig(None, {}, outputs)
     assert str(err.value) == message
+
+
+@pytest.mark.parametrize("account", ["a/b/c", "a/", "/b", "ab"])
+def test_service_account_must_be_exactly_namespace_slash_name(account):
+    args = cli.parser().parse_args(["verify", "--service-account", account, "--issuer-url", "https://i",
+                                    "--role-arn", "arn:aws:iam::1:role/r", "--token-file", __file__])
+    with pytest.raises(command.UsageError) as err:
+        command.inputs_from(args, {}, io.StringIO(""))
+    assert str(err.value) == f"--service-account must be NAMESPACE/NAME, got {account!r}"
