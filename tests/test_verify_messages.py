@@ -117,3 +117,10 @@ def test_service_account_must_be_exactly_namespace_slash_name(account):
     with pytest.raises(command.UsageError) as err:
         command.inputs_from(args, {}, io.StringIO(""))
     assert str(err.value) == f"--service-account must be NAMESPACE/NAME, got {account!r}"
+
+
+def test_service_account_is_a_required_flag(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.parser().parse_args(["verify", "--issuer-url", "https://i"])
+    assert exit_.value.code == 2
+    assert "the following arguments are required: --service-account" in capsys.readouterr().err
