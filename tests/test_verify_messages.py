@@ -124,3 +124,34 @@ def test_service_account_is_a_required_flag(capsys):
         cli.parser().parse_args(["verify", "--issuer-url", "https://i"])
     assert exit_.value.code == 2
     assert "the following arguments are required: --service-account" in capsys.readouterr().err
+
+
+def test_every_flag_reaches_the_inputs(tmp_path):
+    token = tmp_path / "token"
+    token.write_text("a.b.c\n")
+    args = cli.parser().parse_args([
+        "verify", "--service-account", "default/aws-cli", "--issuer-url", "https://i",
+        "--role-arn", "arn:aws:iam::1:role/r", "--token-file", str(token), "--region", "eu-west-3",
+        "--endpoint-url", "http://127.0.0.1:5000", "--ca-bundle", "/ca.pem", "--s3-bucket-prefix", "p"])
+    got = command.inputs_from(args, {}, io.StringIO(""))
+    assert (got.region, got.endpoint_url, got.ca_bundle, got.s3_bucket_prefix) == (
+        "eu-west-3", "http://127.0.0.1:5000", "/ca.pem", "p")
+    assert got.token_source == f"from {token}"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[]", "--stack-outputs {}: expected a JSON object of outputs"),
+])
+def test_stack_outputs_that_are_not_an_object(tmp_path, text, message):
+    path = tmp_path / "outputs.json"
+    path.write_text(text)
+    with pytest.raises(command.UsageError) as err:
+        command.load_stack_outputs(str(path), io.StringIO(""))
+    assert str(err.value) == message.format(path)
+
+
+def test_unreadable_stack_outputs_name_the_file_and_the_reason(tmp_path):
+    missing = tmp_path / "none.json"
+    with pytest.raises(command.UsageError) as err:
+        command.load_stack_outputs(str(missing), io.StringIO(""))
+    assert str(err.value) == f"--stack-outputs {missing}: No such file or directory"
