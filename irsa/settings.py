@@ -544,11 +544,11 @@ def _build(v: dict[str, Any], p: _Problems, region: str | None = None,
         if value == "" and uses_github:
             p.add(f"irsa:{key} is required: pulumi config set irsa:{key} VALUE")
     if owner:
-        p.check(bool(_GITHUB_OWNER.match(owner)),
+        p.check(bool(_GITHUB_OWNER.fullmatch(owner)),
                 f"irsa:githubOwner must be a GitHub user or organisation name "
                 f"(letters, digits, single hyphens, at most 39), got {owner!r}")
     if repo:
-        p.check(bool(_GITHUB_REPOSITORY.match(repo)) and repo not in (".", ".."),
+        p.check(bool(_GITHUB_REPOSITORY.fullmatch(repo)) and repo not in (".", ".."),
                 f"irsa:githubRepository must be a repository name (letters, digits, '.', '-', '_'), "
                 f"got {repo!r}")
     if branch is not None:
@@ -564,7 +564,7 @@ def _build(v: dict[str, Any], p: _Problems, region: str | None = None,
     if names is not None:
         if p.check(bool(names), "irsa:signingKeys must list at least one key name, e.g. [\"primary\"]"):
             for n in names:
-                p.check(bool(_KEY_NAME.match(n)),
+                p.check(bool(_KEY_NAME.fullmatch(n)),
                         f"irsa:signingKeys entry {n!r} must be lowercase letters, digits and "
                         "hyphens (at most 32), starting and ending with a letter or digit")
             for n in _duplicates(names):
@@ -606,7 +606,7 @@ def _build(v: dict[str, Any], p: _Problems, region: str | None = None,
         p.check(len(thumbprints) <= MAX_THUMBPRINTS,
                 f"irsa:thumbprints may hold at most {MAX_THUMBPRINTS} entries, got {len(thumbprints)}")
         for t in thumbprints:
-            p.check(t == "auto" or bool(_THUMBPRINT.match(t)),
+            p.check(t == "auto" or bool(_THUMBPRINT.fullmatch(t)),
                     f"irsa:thumbprints entry {t!r} must be \"auto\" or a SHA-1 fingerprint of "
                     "40 hex digits (no colons)")
     thumbprints = tuple(t if t == "auto" else t.lower() for t in thumbprints or ())
@@ -687,7 +687,7 @@ def _issuer_settings(v: dict[str, Any], owner: str, repo: str, branch: str, regi
         p.check("cloudfront" in hosts,
                 "irsa:issuerDomain is for irsa:issuerHost cloudfront (a custom domain on the "
                 "distribution); unset it for other hosts")
-        p.check(len(domain) <= 253 and domain.count(".") >= 1 and bool(_DNS_SUBDOMAIN.match(domain)),
+        p.check(len(domain) <= 253 and domain.count(".") >= 1 and bool(_DNS_SUBDOMAIN.fullmatch(domain)),
                 f"irsa:issuerDomain must be a lowercase DNS name such as oidc.example.com, "
                 f"got {domain!r}")
     if bucket and {"s3", "cloudfront"} <= hosts:
@@ -761,7 +761,7 @@ def _host_settings(v: dict[str, Any], p: _Problems, opaque: frozenset[str] = fro
                   "pulumi config set irsa:host VALUE")
     for key, name in [("irsa:host", host)] + [(f"irsa:hosts[{i}]", h) for i, h in enumerate(hosts or ())]:
         if name:
-            p.check(bool(_HOST.match(name)),
+            p.check(bool(_HOST.fullmatch(name)),
                     f"{key} must be a host name or IP address (no spaces, no user@ or :port), "
                     f"got {name!r}")
     for name in _duplicates([h.strip("[]") for h in hosts or ()]):
@@ -769,7 +769,7 @@ def _host_settings(v: dict[str, Any], p: _Problems, opaque: frozenset[str] = fro
     nodes = tuple(hosts) if hosts else ((host,) if host else ())
     user = v["sshUser"]
     if user is not None:
-        p.check(bool(_SSH_USER.match(user)), f"irsa:sshUser must be a login name, got {user!r}")
+        p.check(bool(_SSH_USER.fullmatch(user)), f"irsa:sshUser must be a login name, got {user!r}")
     port = v["sshPort"]
     if port is not None:
         p.check(1 <= port <= 65535, f"irsa:sshPort must be between 1 and 65535, got {port}")
@@ -787,7 +787,7 @@ def _host_settings(v: dict[str, Any], p: _Problems, opaque: frozenset[str] = fro
             p.add(str(err))
     key_dir = v["keyDir"]
     if key_dir is not None:
-        p.check(bool(_SAFE_PATH.match(key_dir)) and posixpath.normpath(key_dir) == key_dir
+        p.check(bool(_SAFE_PATH.fullmatch(key_dir)) and posixpath.normpath(key_dir) == key_dir
                 and key_dir != "/",
                 f"irsa:keyDir must be an absolute, normalised directory path of letters, digits, "
                 f"'.', '_', '-' and '/', other than /, got {key_dir!r}")
@@ -797,7 +797,7 @@ def _host_settings(v: dict[str, Any], p: _Problems, opaque: frozenset[str] = fro
                 f"irsa:readyTimeoutSeconds must be between 10 and 3600, got {timeout}")
     endpoint = v["apiEndpoint"]
     if endpoint:
-        p.check(bool(_API_ENDPOINT.match(endpoint)) and not endpoint.endswith("/"),
+        p.check(bool(_API_ENDPOINT.fullmatch(endpoint)) and not endpoint.endswith("/"),
                 "irsa:apiEndpoint must be the API server's https URL as reached from where "
                 f"pulumi up runs, e.g. https://{nodes[0] if nodes else 'HOST'}:16443 (no query, no "
                 f"trailing slash), got {endpoint!r}")
@@ -955,10 +955,10 @@ def _service_account(where: str, entry: dict[str, Any], p: _Problems) -> Service
               "matching service account assume the role (trust policy uses StringLike)")
         ok = False
     plain_ns, plain_name = namespace.replace("*", "x"), name.replace("*", "x")
-    ok &= p.check(bool(_DNS_LABEL.match(plain_ns)),
+    ok &= p.check(bool(_DNS_LABEL.fullmatch(plain_ns)),
                   f"{where}.namespace must be a DNS-1123 label (lowercase letters, digits, '-', "
                   f"at most 63, starting and ending with a letter or digit), got {namespace!r}")
-    ok &= p.check(len(plain_name) <= 253 and bool(_DNS_SUBDOMAIN.match(plain_name)),
+    ok &= p.check(len(plain_name) <= 253 and bool(_DNS_SUBDOMAIN.fullmatch(plain_name)),
                   f"{where}.name must be a DNS-1123 subdomain (lowercase letters, digits, '-' "
                   f"and '.', at most 253), got {name!r}")
     if pattern and (entry.get("testPod") or entry.get("createNamespace") or entry.get("existing")):
@@ -970,20 +970,20 @@ def _service_account(where: str, entry: dict[str, Any], p: _Problems) -> Service
               "a namespace that exists; drop createNamespace")
         ok = False
     role_name = entry.get("roleName") or iam_names.default_role_name(namespace, name)
-    ok &= p.check(bool(_ROLE_NAME.match(role_name)),
+    ok &= p.check(bool(_ROLE_NAME.fullmatch(role_name)),
                   f"{where}.roleName must be at most 64 letters, digits or '+=,.@_-'; got "
                   f"{role_name!r} ({len(role_name)} characters)"
                   + ("" if "roleName" in entry else ": set roleName explicitly"))
     prefix = entry.get("s3BucketPrefix")
     if prefix is not None:
-        ok &= p.check(bool(_BUCKET_PREFIX.match(prefix)) and ".." not in prefix
-                      and not prefix.startswith(("xn--", "sthree-")),
+        ok &= p.check(bool(_BUCKET_PREFIX.fullmatch(prefix)) and ".." not in prefix
+                      and not prefix.startswith(("xn--", "sthree-", "amzn-s3-demo-")),
                       f"{where}.s3BucketPrefix must start a valid bucket name: lowercase letters, "
                       f"digits, '.' and '-', 2 to 60 characters, starting with a letter or digit, "
                       f"got {prefix!r}")
     arns = entry.get("policyArns", [])
     for arn in arns:
-        ok &= p.check(isinstance(arn, str) and bool(_POLICY_ARN.match(arn)),
+        ok &= p.check(isinstance(arn, str) and bool(_POLICY_ARN.fullmatch(arn)),
                       f"{where}.policyArns entry {arn!r} must be an IAM policy ARN, "
                       "e.g. arn:aws:iam::aws:policy/ReadOnlyAccess")
     policy = entry.get("policy")
@@ -1029,7 +1029,7 @@ def _role_options(where: str, entry: dict[str, Any], p: _Problems) -> bool:
     ok = True
     boundary = entry.get("permissionsBoundary")
     if boundary is not None:
-        ok &= p.check(bool(_POLICY_ARN.match(boundary)) and len(boundary) <= 2048,
+        ok &= p.check(bool(_POLICY_ARN.fullmatch(boundary)) and len(boundary) <= 2048,
                       f"{where}.permissionsBoundary must be an IAM managed policy ARN, e.g. "
                       f"arn:aws:iam::111122223333:policy/Boundary, got {boundary!r}")
     path = entry.get("path")

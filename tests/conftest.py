@@ -72,6 +72,14 @@ IRSA_STACK_OUTPUTS = {
 }
 
 
+# What the mocked aws.getRegion answers (when aws:region is not set).
+MOCK_REGION = "eu-west-3"
+
+
+class UnknownInvoke(Exception):
+    """An invoke (data source) the mocks have no realistic answer for."""
+
+
 class IrsaMocks(pulumi.runtime.Mocks):
     """Provider behaviour close enough to real for the program's logic to be exercised."""
 
@@ -145,7 +153,12 @@ class IrsaMocks(pulumi.runtime.Mocks):
                     "userId": "AIDAMOCK", "id": ACCOUNT_ID}
         if args.token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
-        return {}
+        if args.token == "aws:index/getRegion:getRegion":
+            return {"name": MOCK_REGION, "region": MOCK_REGION, "id": MOCK_REGION,
+                    "endpoint": f"ec2.{MOCK_REGION}.amazonaws.com", "description": "Mocked region"}
+        # An invoke these mocks do not know would silently answer {} and let a
+        # test pass on made-up nothing: fail instead, naming the token.
+        raise UnknownInvoke(f"the test mocks do not know the invoke {args.token}: add it to IrsaMocks.call")
 
 
 @dataclass
@@ -166,6 +179,10 @@ class Registration:
     custom: bool
     # Each alias as the SDK sends it (an alias spec): its set fields, e.g. name, parentUrn.
     aliases: list[dict[str, Any]] = field(default_factory=list)
+    # The provider reference ("URN::ID", "" for the default provider) of a custom
+    # resource, and the providers map a component passes on to its children.
+    provider: str = ""
+    providers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -237,6 +254,14 @@ class Recorder:
             self.engine_errors)
         return resolved
 
+    def provider_of(self, registration: Registration) -> Registration | None:
+        """The provider resource a custom resource was registered with; None for the default one."""
+        if not registration.provider:
+            return None
+        urn = registration.provider.split("::", 1)[0] if registration.provider.count("::") == 1 \
+            else registration.provider.rsplit("::", 1)[0]
+        return self.by_urn(urn)
+
     def all_dependencies(self, registration: Registration) -> set[str]:
         deps = set(registration.dependencies)
         for urns in registration.property_dependencies.values():
@@ -283,6 +308,8 @@ class RecordingMonitor(pulumi_mocks_module.MockMonitor):
                     custom=request.custom,
                     aliases=[{f.name: v for f, v in a.spec.ListFields()} if a.HasField("spec")
                              else {"urn": a.urn} for a in request.aliases],
+                    provider=request.provider,
+                    providers=dict(request.providers),
                 )
             )
         return response
@@ -295,7 +322,7 @@ class RecordingMonitor(pulumi_mocks_module.MockMonitor):
                 dependencies=list(request.dependencies), property_dependencies={},
                 delete_before_replace=False, additional_secret_outputs=[], ignore_changes=[],
                 replace_on_changes=[], inputs=rpc.deserialize_properties(request.properties),
-                custom=True,
+                custom=True, provider=request.provider,
             )
         )
         return response

@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from conftest import ROOT
+from support.tokens import kubernetes_key_id
 from irsa import oidc
 
 
@@ -51,7 +52,7 @@ def test_jwks_kid_equals_kubernetes_key_id_and_prints_no_private_part(keys):
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     (entry,) = document["keys"]
-    assert entry["kid"] == oidc.key_id(key.public_key())
+    assert entry["kid"] == kubernetes_key_id(key.public_key())
     assert set(entry) == {"kty", "n", "e", "kid", "use", "alg"}
     assert "d" not in entry and "PRIVATE" not in result.stdout
     assert result.stderr == ""
@@ -62,7 +63,8 @@ def test_jwks_of_several_files_keeps_their_order(keys):
     assert result.returncode == 0, result.stderr
     kids = [k["kid"] for k in json.loads(result.stdout)["keys"]]
     # The PKCS#1 public key is the private key's public half: listed once.
-    assert kids == [oidc.key_id(keys["spki"][0].public_key()), oidc.key_id(keys["private"][0].public_key())]
+    assert kids == [kubernetes_key_id(keys["spki"][0].public_key()),
+                    kubernetes_key_id(keys["private"][0].public_key())]
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,8 @@ import json
 import jwt
 from cryptography.hazmat.primitives import serialization
 
+from support.tokens import kubernetes_key_id
+
 from irsa import oidc
 from irsa.components.issuer import OidcIssuer, OidcIssuerArgs
 
@@ -62,7 +64,7 @@ def test_published_files_agree_with_each_other_and_the_keys(pulumi_mocks):
     # against the published JWKS with an independent library.
     private_pem = out["signing_private_key_pem"].value
     private = serialization.load_pem_private_key(private_pem.encode(), None)
-    assert oidc.key_id(private.public_key()) == key_ids[0]
+    assert kubernetes_key_id(private.public_key()) == key_ids[0]
     token = jwt.encode({"iss": URL}, private_pem, algorithm="RS256", headers={"kid": key_ids[0]})
     kid = jwt.get_unverified_header(token)["kid"]
     verifying = next(k for k in jwt.PyJWKSet.from_dict(jwks).keys if k.key_id == kid)

@@ -171,3 +171,13 @@ def test_issuer_url_rules_each_have_a_message(url, message):
 def test_good_issuer_url_is_returned_unchanged():
     assert oidc.check_issuer_url(ISSUER) == ISSUER
     assert oidc.check_issuer_url("https://Example.com/CaseKept") == "https://Example.com/CaseKept"
+
+
+def test_jwks_from_pems_reads_text_and_bytes_alike(private_key):
+    """What the issuer component hands over (PEM text) and bytes give the same JWKS."""
+    public = private_key.public_key()
+    pem = public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    expected = oidc.jwks([public])
+    assert oidc.jwks_from_pems([pem.decode()]) == expected
+    assert oidc.jwks_from_pems([pem]) == expected
+    assert [k["n"] for k in expected["keys"]] and len(expected["keys"]) == 1

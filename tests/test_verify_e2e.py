@@ -61,7 +61,7 @@ class World:
 
     @property
     def kid(self) -> str:
-        return oidc.key_id(self.key.public_key())
+        return tokens.kubernetes_key_id(self.key.public_key())
 
     def iam(self) -> Any:
         return self.moto.client("iam", self.admin)

@@ -88,9 +88,9 @@ def test_condition_keys_with_the_scheme_are_not_keys_sts_sets():
 def test_unknown_operators_are_not_guessed():
     policy = project_trust()
     statement = policy["Statement"][0]
-    statement["Condition"] = {"ForAnyValue:StringEquals": statement["Condition"]["StringEquals"]}
+    statement["Condition"] = {"StringEqualsIfExists": statement["Condition"]["StringEquals"]}
     decision = trust.evaluate(policy, PROVIDER, context())
-    assert not decision.allowed and "ForAnyValue:StringEquals is not one" in decision.reasons[0]
+    assert not decision.allowed and "StringEqualsIfExists is not one" in decision.reasons[0]
 
 
 def test_policy_documents_are_read_as_iam_returns_them():
@@ -190,7 +190,7 @@ def key() -> rsa.RSAPrivateKey:
 def test_a_kube_apiserver_token_is_read_without_trusting_it(key):
     raw = tokens.sign(tokens.claims(ISSUER, "default", "aws-cli", AUDIENCE), key)
     token = token_module.parse(raw + "\n")
-    assert token.header == {"alg": "RS256", "kid": oidc.key_id(key.public_key())}
+    assert token.header == {"alg": "RS256", "kid": tokens.kubernetes_key_id(key.public_key())}
     assert token.claims["sub"] == "system:serviceaccount:default:aws-cli"
     assert token.audiences == [AUDIENCE]
     assert raw not in repr(token)

@@ -340,11 +340,26 @@ def check_caller_identity(chain: Chain) -> str:
     inputs = chain.inputs
     with calling("STS GetCallerIdentity", "(any credentials may call it)"):
         arn = chain.aws.client("sts", chain.credentials).get_caller_identity()["Arn"]
-    if f":assumed-role/{inputs.role_name}/" not in arn:
+    if not _is_session_of(arn, inputs.role_arn):
         raise Broken(f"the temporary credentials are for {arn}, not the role {inputs.role_name}",
                      "STS gave credentials for another identity", "check --role-arn")
     chain.assumed_arn = arn
     return arn
+
+
+def _is_session_of(identity_arn: str, role_arn: str) -> bool:
+    """Whether ``identity_arn`` is a session of the role: same partition, account and name.
+
+    GetCallerIdentity names a role session ``arn:PARTITION:sts::ACCOUNT:assumed-role/NAME/SESSION``
+    (the role's path is not part of it).
+    """
+    role = role_arn.split(":", 5)
+    identity = identity_arn.split(":", 5)
+    if len(role) != 6 or len(identity) != 6 or identity[2] != "sts":
+        return False
+    resource = identity[5].split("/")
+    return (identity[1], identity[4]) == (role[1], role[4]) and len(resource) == 3 \
+        and resource[0] == "assumed-role" and resource[1] == role[5].rsplit("/", 1)[-1] and bool(resource[2])
 
 
 def check_s3_prefix(chain: Chain) -> str:

@@ -76,7 +76,14 @@ def evaluate(document: Mapping[str, Any], provider_arn: str, context: Mapping[st
     reasons: list[str] = []
     for number, statement in enumerate(statements, start=1):
         label = f"statement {statement.get('Sid') or number}"
-        problem = _mismatch(statement, provider_arn, context)
+        try:
+            problem = _mismatch(statement, provider_arn, context)
+        except _NotUnderstood as err:
+            if statement.get("Effect") == "Deny":
+                # It might deny: never claim the role can be assumed past it.
+                return Decision(False, (f"{label} may deny it: {err}",))
+            reasons.append(f"{label}: {err}")
+            continue
         if statement.get("Effect") == "Deny":
             if problem is None:
                 return Decision(False, (f"{label} denies it explicitly",))
@@ -92,29 +99,61 @@ def evaluate(document: Mapping[str, Any], provider_arn: str, context: Mapping[st
     return Decision(False, tuple(reasons))
 
 
+class _NotUnderstood(Exception):
+    """A statement uses something this evaluator does not model; STS's answer is unknown."""
+
+
 def _mismatch(statement: Mapping[str, Any], provider_arn: str, context: Mapping[str, str]) -> str | None:
-    """Why the statement does not apply to this request, or None if it does."""
+    """Why the statement does not apply to this request, or None if it does.
+
+    Raises ``_NotUnderstood`` for conditions whose outcome cannot be known here.
+    Semantics follow IAM's documentation (links in tests/test_trust_semantics.py):
+    context key names are case-insensitive; several values for one key are
+    alternatives (for a negated operator: the value must match none of them);
+    a key absent from the request makes a condition false, except for negated
+    operators, where it is true; ``ForAnyValue:`` needs one request value to
+    satisfy the operator (false when the key is absent), ``ForAllValues:``
+    needs every one to (true when the key is absent).
+    """
     actions = _as_list(statement.get("Action"))
-    if not any(_like(action, policies.WEB_IDENTITY_ACTION) for action in actions):
+    # Action names are case-insensitive in IAM, as context key names are.
+    if not any(_like(str(action).lower(), policies.WEB_IDENTITY_ACTION.lower()) for action in actions):
         return f"its actions {actions} do not include {policies.WEB_IDENTITY_ACTION}"
     principal = statement.get("Principal")
     federated = _as_list(principal.get("Federated")) if isinstance(principal, Mapping) else []
     if principal != "*" and provider_arn not in federated:
         return f"it trusts the provider {federated or principal}, not {provider_arn}"
+    by_lower_name = {key.lower(): value for key, value in context.items()}
+    namespaces = {key.rsplit(":", 1)[0].lower() for key in context}
     for operator, tests in (statement.get("Condition") or {}).items():
-        known = OPERATORS.get(operator)
-        if known is None:
-            return f"condition operator {operator} is not one this check understands"
+        qualifier, _, base = operator.rpartition(":")
+        known = OPERATORS.get(base)
+        if known is None or qualifier not in ("", "ForAnyValue", "ForAllValues"):
+            raise _NotUnderstood(f"condition operator {operator} is not one this check understands")
         compare, negated = known
         for key, patterns in tests.items():
-            patterns = _as_list(patterns)
-            if key not in context:
-                return (f"condition key {key} is not set for this provider "
-                        f"(STS sets {', '.join(sorted(context))})")
-            value = context[key]
-            if any(compare(p, value) for p in patterns) == negated:
+            patterns = [str(p) for p in _as_list(patterns)]
+            present = key.lower() in by_lower_name
+            if not present and key.rsplit(":", 1)[0].lower() not in namespaces:
+                # Not a key of this provider: STS may set it (aws:…) or not; do not guess.
+                raise _NotUnderstood(f"condition key {key} is not set for this provider "
+                                     f"(STS sets {', '.join(sorted(context))})")
+            values = [by_lower_name[key.lower()]] if present else []
+
+            def holds(value: str) -> bool:
+                return any(compare(p, value) for p in patterns) != negated
+
+            if qualifier == "ForAnyValue":
+                satisfied = any(holds(v) for v in values)
+            elif qualifier == "ForAllValues":
+                satisfied = all(holds(v) for v in values)
+            else:
+                satisfied = holds(values[0]) if values else negated
+            if not satisfied:
+                if not values:
+                    return f"{operator} {key}: STS does not set {key} for this token"
                 quantifier = "none of " if negated else "one of " if len(patterns) > 1 else ""
-                return f"{operator} {key} wants {quantifier}{_show(patterns)}, the token has {value!r}"
+                return f"{operator} {key} wants {quantifier}{_show(patterns)}, the token has {values[0]!r}"
     return None
 
 

@@ -305,8 +305,6 @@ class _Stub:
     def create_token(self, args: list[str]) -> int:
         import jwt
 
-        from irsa import oidc
-
         self.pause("token")
         if self.apiserver_problem():
             print("The connection to the server was refused", file=sys.stderr)
@@ -323,9 +321,23 @@ class _Stub:
             "iss": self.flag(TOKEN_ISS) or flags.issuers[0],
             "sub": "system:serviceaccount:default:default",
         }
-        kid = self.flag(TOKEN_KID) or oidc.key_id(oidc.load_public_key(pem))
+        kid = self.flag(TOKEN_KID) or kubernetes_key_id(pem)
         print(jwt.encode(claims, pem, algorithm="RS256", headers={"kid": kid}))
         return 0
+
+
+def kubernetes_key_id(private_pem: bytes) -> str:
+    """The kid kube-apiserver writes, as Kubernetes computes it (pkg/serviceaccount/jwt.go,
+    keyIDFromPublicKey): base64url, no padding, of SHA-256 over the DER SubjectPublicKeyInfo.
+    Written out here so that a wrong ``irsa.oidc.key_id`` cannot agree with itself."""
+    import base64
+    import hashlib
+
+    from cryptography.hazmat.primitives import serialization
+
+    public = serialization.load_pem_private_key(private_pem, None).public_key()
+    der = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return base64.urlsafe_b64encode(hashlib.sha256(der).digest()).rstrip(b"=").decode()
 
 
 def main(argv: list[str]) -> int:

@@ -9,10 +9,11 @@ from dataclasses import dataclass, replace
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from support.sshd import SshServer
+from support.tokens import kubernetes_key_id
 
 from apiserver.fakehost import FakeHost
 
-from irsa import apiserver, oidc
+from irsa import apiserver
 
 ISSUER = "https://raw.githubusercontent.com/example-org/oidc-issuer/refs/heads/main"
 DEFAULT_ISSUER = "https://kubernetes.default.svc"
@@ -37,7 +38,7 @@ class Key:
         public_pem = private.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         ).decode()
-        return Key(private_pem, public_pem, oidc.key_id(private.public_key()))
+        return Key(private_pem, public_pem, kubernetes_key_id(private.public_key()))
 
     @property
     def body_line(self) -> str:

@@ -18,7 +18,6 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from irsa import oidc, policies
 
 
 def claims(issuer: str, namespace: str, name: str, audience: str | list[str],
@@ -39,14 +38,25 @@ def claims(issuer: str, namespace: str, name: str, audience: str | list[str],
             "warnafter": issued + int(lifetime * 0.8),
         },
         "nbf": issued,
-        "sub": policies.subject(namespace, name),
+        # Written out, not taken from irsa.policies: the format is what is under test.
+        "sub": f"system:serviceaccount:{namespace}:{name}",
     }
 
 
 def sign(payload: dict[str, Any], private_key: rsa.RSAPrivateKey, kid: str | None = None) -> str:
     """RS256 with the header kube-apiserver writes: alg and kid (the Kubernetes key id), no typ."""
-    kid = kid or oidc.key_id(private_key.public_key())
+    kid = kid or kubernetes_key_id(private_key.public_key())
     return jwt.encode(payload, private_key, algorithm="RS256", headers={"kid": kid, "typ": None})
+
+
+def kubernetes_key_id(public_key: rsa.RSAPublicKey) -> str:
+    """The key id kube-apiserver puts in ``kid``, computed here independently of ``irsa.oidc``.
+
+    Kubernetes ``pkg/serviceaccount/jwt.go`` (``keyIDFromPublicKey``): base64url
+    without padding of SHA-256 over the DER-encoded SubjectPublicKeyInfo.
+    """
+    der = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return base64.urlsafe_b64encode(hashlib.sha256(der).digest()).rstrip(b"=").decode()
 
 
 def unsigned(payload: dict[str, Any], kid: str) -> str:

@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""Hand-made mutations of the host scripts and the wiring: each must make its tests fail.
+
+mutmut (scripts/mutation) covers the pure Python modules; the bugs that matter most in
+the bash host scripts, the Pulumi wiring and the settings' limits are listed here instead,
+one realistic bug each. For every entry the script copies the working tree to a temporary
+directory, applies the one text replacement, runs the named tests there and expects pytest
+to FAIL. A mutation whose tests pass (or only skip) is reported as a survivor.
+
+Usage (from the repository root; the host tests need root and sshd, as in CI):
+    .venv/bin/python scripts/hand_mutations.py            # every mutation
+    .venv/bin/python scripts/hand_mutations.py --list     # names only
+    .venv/bin/python scripts/hand_mutations.py NAME...    # some of them
+Exit status: 0 when every mutation was caught, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Mutation:
+    name: str
+    path: str
+    old: str
+    new: str
+    tests: tuple[str, ...]
+
+
+HOST = "tests/apiserver/test_host_safety.py"
+MUTATIONS = (
+    # --- wiring: resources must go through the explicit providers -------------------------
+    Mutation("kubernetes objects lose the explicit provider", "__main__.py",
+             "opts=pulumi.ResourceOptions(providers=[kubernetes]),", "opts=None,",
+             ("tests/test_wiring.py",)),
+    Mutation("GitHub files lose the explicit provider", "__main__.py",
+             "opts=pulumi.ResourceOptions(providers=[github_provider]),", "opts=None,",
+             ("tests/test_wiring.py",)),
+    Mutation("an invoke the mocks do not know answers {}", "tests/conftest.py",
+             '        raise UnknownInvoke(f"the test mocks do not know the invoke {args.token}: add it to IrsaMocks.call")',
+             "        return {}", ("tests/test_wiring.py",)),
+    # --- host scripts -----------------------------------------------------------------
+    Mutation("signing key handed to /usr/bin/printf (an external command)", "irsa/apiserver/common.sh",
+             """< <(printf '%s' "$IRSA_SIGNING_KEY")""", """< <(/usr/bin/printf '%s' "$IRSA_SIGNING_KEY")""",
+             (HOST,)),
+    Mutation("signing key on env's command line", "irsa/apiserver/common.sh",
+             """< <(printf '%s' "$IRSA_SIGNING_KEY")""", """< <(env IRSA_K="$IRSA_SIGNING_KEY" printenv IRSA_K)""",
+             (HOST,)),
+    Mutation("the revert's rollback does not put irsa's file back", "irsa/apiserver/microk8s.sh",
+             '      irsa_copy_file "$previous" "$args"\n', "      true\n", (HOST,)),
+    Mutation("new key files not chowned to root", "irsa/apiserver/common.sh",
+             '  chown 0:0 -- "$IRSA_TEMP"\n', "  true\n", (HOST,)),
+    Mutation("unchanged key files keep a foreign owner", "irsa/apiserver/common.sh",
+             '    chown 0:0 -- "$dest"\n', "    true\n", (HOST,)),
+    Mutation("the args file loses its owner and mode", "irsa/apiserver/common.sh",
+             'irsa_replace_file() {\n  irsa_own_like "$1" "$2"\n', "irsa_replace_file() {\n",
+             (HOST,)),
+    # --- the verifier's rarer paths ---------------------------------------------------
+    Mutation("StringLike matches a prefix only", "irsa/verify/trust.py",
+             "re.fullmatch(regex, value, re.DOTALL)", "re.match(regex, value, re.DOTALL)",
+             ("tests/test_trust_semantics.py",)),
+    Mutation("ForAllValues evaluated like ForAnyValue", "irsa/verify/trust.py",
+             "satisfied = all(holds(v) for v in values)", "satisfied = any(holds(v) for v in values)",
+             ("tests/test_trust_semantics.py",)),
+    Mutation("caller-identity passes for any identity", "irsa/verify/checks.py",
+             "    if not _is_session_of(arn, inputs.role_arn):", "    if False:",
+             ("tests/test_trust_semantics.py",)),
+    Mutation("s3-prefix's denied half accepts any error code", "irsa/verify/checks.py",
+             '        if error_code(err) != "AccessDenied":', "        if False:",
+             ("tests/test_trust_semantics.py",)),
+    # --- values the fixtures now compute independently --------------------------------
+    Mutation("wrong sub format", "irsa/policies.py",
+             'return f"system:serviceaccount:{namespace}:{name}"',
+             'return f"system:serviceaccounts:{namespace}:{name}"',
+             ("tests/test_verify_e2e.py", "tests/test_policies_moto.py")),
+    Mutation("kid from SHA-1 instead of SHA-256", "irsa/oidc.py",
+             "digest = hashlib.sha256(der).digest()", "digest = hashlib.sha1(der).digest()",
+             ("tests/test_verify_e2e.py", "tests/test_cli.py", "tests/test_issuer.py")),
+    # --- settings limits and pod details ----------------------------------------------
+    Mutation("token lifetime upper bound loosened", "irsa/settings.py",
+             "600 <= expiration <= 86400", "600 <= expiration <= 86401",
+             ("tests/test_settings_bounds.py",)),
+    Mutation("one client id too many allowed", "irsa/settings.py",
+             "len(set(extra) | {audience}) <= 100", "len(set(extra) | {audience}) <= 101",
+             ("tests/test_settings_bounds.py",)),
+    Mutation("bucket prefixes may start with xn--", "irsa/settings.py",
+             'prefix.startswith(("xn--", "sthree-", "amzn-s3-demo-"))',
+             'prefix.startswith(("sthree-", "amzn-s3-demo-"))', ("tests/test_settings_bounds.py",)),
+    Mutation("bucket prefixes may hold '..'", "irsa/settings.py",
+             'and ".." not in prefix', "", ("tests/test_settings_bounds.py",)),
+    Mutation("policy ARNs with any account length", "irsa/settings.py",
+             r"iam::(?:\d{12}|aws):policy/", r"iam::(?:\d+|aws):policy/", ("tests/test_settings_bounds.py",)),
+    Mutation("token mount no longer read-only", "irsa/components/workload.py",
+             "mount_path=TOKEN_DIRECTORY, read_only=True", "mount_path=TOKEN_DIRECTORY",
+             ("tests/test_pod_spec.py",)),
+    Mutation("test pod restarts forever", "irsa/components/workload.py",
+             'restart_policy="Never",', 'restart_policy="Always",', ("tests/test_pod_spec.py",)),
+)
+
+
+def copy_tree(destination: Path) -> None:
+    """The working tree as it is (tracked and new files, not ignored ones)."""
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT,
+                            capture_output=True, check=True).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        source = ROOT / name
+        if source.is_file():
+            target = destination / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+
+
+def run_one(mutation: Mutation, python: str) -> tuple[bool, str]:
+    """(caught, summary) for one mutation applied to a fresh copy of the tree."""
+    with tempfile.TemporaryDirectory(prefix="irsa-hand-mutation-") as temp:
+        tree = Path(temp)
+        copy_tree(tree)
+        target = tree / mutation.path
+        text = target.read_text()
+        count = text.count(mutation.old)
+        if count != 1:
+            return False, f"the text to mutate occurs {count} times in {mutation.path}: fix this list"
+        target.write_text(text.replace(mutation.old, mutation.new))
+        result = subprocess.run([python, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+                                 *mutation.tests], cwd=tree, capture_output=True, text=True)
+        last = (result.stdout.strip().splitlines() or [""])[-1]
+        return result.returncode == 1, last
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("names", nargs="*", help="run only the mutations with these names")
+    parser.add_argument("--list", action="store_true", help="print the mutations' names and exit")
+    args = parser.parse_args(argv)
+    if args.list:
+        for m in MUTATIONS:
+            print(m.name)
+        return 0
+    chosen = [m for m in MUTATIONS if not args.names or m.name in args.names]
+    if args.names and len(chosen) != len(args.names):
+        parser.error(f"unknown names; known: {', '.join(m.name for m in MUTATIONS)}")
+    survivors = 0
+    for m in chosen:
+        caught, last = run_one(m, sys.executable)
+        survivors += not caught
+        print(f"{'caught  ' if caught else 'SURVIVED'} {m.name}: {last}", flush=True)
+    print(f"{len(chosen) - survivors}/{len(chosen)} mutations caught")
+    return 1 if survivors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
