@@ -40,7 +40,8 @@ HOST = "tests/apiserver/test_host_safety.py"
 MUTATIONS = (
     # --- wiring: resources must go through the explicit providers -------------------------
     Mutation("kubernetes objects lose the explicit provider", "__main__.py",
-             "opts=pulumi.ResourceOptions(providers=[kubernetes]),", "opts=None,",
+             "in_cluster = pulumi.ResourceOptions(providers=[kubernetes])",
+             "in_cluster = pulumi.ResourceOptions()",
              ("tests/test_wiring.py",)),
     Mutation("GitHub files lose the explicit provider", "__main__.py",
              "opts=pulumi.ResourceOptions(providers=[github_provider]),", "opts=None,",
@@ -103,7 +104,8 @@ MUTATIONS = (
              "mount_path=TOKEN_DIRECTORY, read_only=True", "mount_path=TOKEN_DIRECTORY",
              ("tests/test_pod_spec.py",)),
     Mutation("test pod restarts forever", "irsa/components/workload.py",
-             'restart_policy="Never",', 'restart_policy="Always",', ("tests/test_pod_spec.py",)),
+             'restart_policy="Never",\n            security_context',
+             'restart_policy="Always",\n            security_context', ("tests/test_pod_spec.py",)),
 )
 
 
