@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509 import verification
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from support import real_rules
-from support.tls_state import plain
+from support.recorded import plain
 from test_program import DEV, depends_on, run
 
 from irsa import settings as settings_module

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from irsa import webhook
+from irsa.verify import kube
 from irsa.verify.broken import Broken
 
 ROLE_ARN = "AWS_ROLE_ARN"
@@ -59,16 +60,10 @@ class PodView:
 
 def read(kubeconfig: str | Mapping[str, Any], namespace: str, name: str) -> PodView:
     """The pod and its ServiceAccount from the API server (``PodError`` if unreadable)."""
-    from kubernetes import client, config
+    from kubernetes import client
     from kubernetes.client.exceptions import ApiException
 
-    try:
-        if isinstance(kubeconfig, Mapping):
-            api_client = config.new_client_from_config_dict(dict(kubeconfig))
-        else:
-            api_client = config.new_client_from_config(config_file=kubeconfig)
-    except (config.ConfigException, OSError, ValueError, TypeError) as err:
-        raise PodError(f"cannot use the kubeconfig: {err}") from None
+    api_client = kube.api_client(kubeconfig, PodError)
     with api_client:
         core = client.CoreV1Api(api_client)
         try:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from irsa.verify import kube
+
 # The shortest lifetime kube-apiserver grants a TokenRequest.
 REQUEST_SECONDS = 600
 
@@ -74,16 +76,10 @@ def request_from_cluster(
     ``kubeconfig`` is a file path or a parsed kubeconfig. Imported here so the
     other commands do not need the Kubernetes client installed.
     """
-    from kubernetes import client, config
+    from kubernetes import client
     from kubernetes.client.exceptions import ApiException
 
-    try:
-        if isinstance(kubeconfig, Mapping):
-            api_client = config.new_client_from_config_dict(dict(kubeconfig))
-        else:
-            api_client = config.new_client_from_config(config_file=kubeconfig)
-    except (config.ConfigException, OSError, ValueError, TypeError) as err:
-        raise TokenError(f"cannot use the kubeconfig: {err}") from None
+    api_client = kube.api_client(kubeconfig, TokenError)
     body = client.AuthenticationV1TokenRequest(
         spec=client.V1TokenRequestSpec(audiences=[audience], expiration_seconds=seconds)
     )

@@ -32,7 +32,7 @@ import jsonschema
 import referencing
 import regex
 from kubernetes_validate import utils as kv_utils
-from pulumi.runtime import rpc
+from support.recorded import plain
 
 # The Kubernetes versions the program supports; each one's schema is checked.
 KUBERNETES_VERSIONS = ("1.29", "1.30", "1.31", "1.32", "1.33", "1.34", "1.35", "1.36", "1.37")
@@ -105,15 +105,6 @@ def _check_shape(shape, value: Any, where: str) -> list[str]:
     return problems
 
 
-def _plain(value: Any) -> Any:
-    """A recorded input without Pulumi's secret wrappers."""
-    if rpc.is_rpc_secret(value):
-        return _plain(rpc.unwrap_rpc_secret(value))
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
 
 
 def iam_problems(type_: str, name: str, inputs: Mapping[str, Any]) -> list[str]:
@@ -121,7 +112,7 @@ def iam_problems(type_: str, name: str, inputs: Mapping[str, Any]) -> list[str]:
     operation, members = IAM_INPUTS[type_]
     shape = _iam_model().operation_model(operation).input_shape
     problems = []
-    for key, value in _plain(dict(inputs)).items():
+    for key, value in plain(dict(inputs)).items():
         if key not in members:
             problems.append(f"{name}: input {key!r} of {type_} is not mapped to an IAM API member")
             continue
@@ -156,7 +147,7 @@ def kubernetes_manifest(type_: str, inputs: Mapping[str, Any]) -> dict[str, Any]
     _, group_version, kind = type_.split(":")
     api_version = group_version.removeprefix("core/")
     kind = kind.removesuffix("Patch")
-    return {"apiVersion": api_version, "kind": kind, **_plain(dict(inputs))}
+    return {"apiVersion": api_version, "kind": kind, **plain(dict(inputs))}
 
 
 def kubernetes_name_problems(manifest: Mapping[str, Any], where: str) -> list[str]:

@@ -19,7 +19,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from pulumi.runtime import rpc
+from support.recorded import plain
 
 # allowed_uses → x509.KeyUsage argument (the provider's keyUsages map).
 KEY_USAGES = {
@@ -51,15 +51,6 @@ def _name(subject: dict[str, Any] | None) -> x509.Name:
     return x509.Name([x509.NameAttribute(SUBJECT_FIELDS[k], str(v)) for k, v in subject.items() if v])
 
 
-def plain(value: Any) -> Any:
-    """Mock inputs with Pulumi's secret wrappers taken off (a key's PEM arrives as a secret)."""
-    if rpc.is_rpc_secret(value):
-        return plain(rpc.unwrap_rpc_secret(value))
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
 
 
 def _key(pem: str):
