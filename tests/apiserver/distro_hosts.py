@@ -47,7 +47,7 @@ TOKEN_ISS = "token-iss"  # tokens carry this iss instead of the first issuer (to
 TOKEN_KID = "token-kid"  # tokens carry this kid instead of the signing key's
 OLD_K3S = "old-k3s"  # k3s's GetArgs before repeated values and '-'/'+' names: the last value wins
 NEVER_READY_WITH = "never-ready-with"  # holds an issuer: never ready while it signs
-PAUSE_AT = "pause-at"  # holds restart|status|token: that call writes "paused", waits for "release"
+PAUSE_AT = "pause-at"  # holds restart|status|token[@N]: that (N-th) call writes "paused", waits for "release"
 _NOT_READY_NOW = "not-ready-now"
 
 
@@ -384,8 +384,15 @@ class _Stub:
         return path.read_text() if path.exists() else None
 
     def pause(self, where: str) -> None:
-        """Hold this call until the test says go, once: the moment to cut the SSH session."""
-        if self.flag(PAUSE_AT) == where and not (self.state / "paused").exists():
+        """Hold this call until the test says go, once: the moment to cut the SSH session.
+
+        PAUSE_AT holds ``where`` (its first call) or ``where@N`` (its N-th call).
+        """
+        count_file = self.state / f"calls-{where}"
+        count = int(count_file.read_text()) + 1 if count_file.exists() else 1
+        count_file.write_text(str(count))
+        at, _, nth = (self.flag(PAUSE_AT) or "").partition("@")
+        if at == where and count == int(nth or 1) and not (self.state / "paused").exists():
             (self.state / "paused").write_text(where)
             deadline = time.monotonic() + 120
             while not (self.state / "release").exists() and time.monotonic() < deadline:
