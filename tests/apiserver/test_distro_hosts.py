@@ -365,6 +365,22 @@ def test_k3s_host_already_passing_our_issuer_is_refused_with_the_file_named(
     assert machine.host.calls() == []
 
 
+def test_k3s_host_already_passing_our_issuer_still_accepts_and_unsigns(ssh_server, distro_key, tmp_path, keys):
+    # accept and unsign do not make irsa's issuer sign: the drop-in leaves out
+    # the issuer the user's file passes instead of refusing.
+    config = f'kube-apiserver-arg:\n- "service-account-issuer+={ISSUER}"\n'
+    machine = distro_machine("k3s", ssh_server, distro_key, tmp_path, config=config)
+
+    succeeded(machine.accept(host_config([keys[0]])))
+
+    running = machine.host.running()
+    assert running.issuers == ["https://kubernetes.default.svc.cluster.local", ISSUER], "once, not twice"
+    assert public_key_path(keys[0]) in running.key_files
+    assert f"{ISSUER}" not in machine.host.drop_in.read_text().split("kube-apiserver-arg+:")[1]
+    err = failed(machine.run("sign", host_config([keys[0]])))
+    assert "already passes --service-account-issuer" in err
+
+
 def test_k3s_issuer_that_only_starts_like_ours_is_not_mistaken_for_it(ssh_server, distro_key, tmp_path, keys):
     config = f'kube-apiserver-arg:\n- "service-account-issuer={ISSUER}-old"\n'
     machine = distro_machine("k3s", ssh_server, distro_key, tmp_path, config=config)
