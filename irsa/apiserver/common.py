@@ -41,7 +41,15 @@ lines; byte for byte the file irsa found), ``irsa_dist_render STRIPPED``
 (``IRSA_CUR_*``: what irsa's lines accept and sign with),
 ``irsa_dist_signing_issuer FILE``, ``irsa_dist_marked_key_paths FILE``,
 ``irsa_dist_restart_and_wait`` (sets ``IRSA_PROBLEM`` on failure),
-``irsa_issue_token AUDIENCE`` and ``irsa_kubectl``.
+``irsa_issue_token AUDIENCE`` and ``irsa_kubectl``; it sets
+``IRSA_DIST_PREFIX`` (the prefix of its own variables, which the detached
+copy of the script carries). Hooks may read ``IRSA_MODE``. Optional:
+``irsa_dist_backup_dir`` (where ``*.irsa-pristine``/``*.irsa-previous`` go
+instead of beside the file: kubeadm's kubelet would run a copy in its
+folder), and ``IRSA_DIST_OWNS_FILE=true`` with ``irsa_dist_remove FILE`` for
+a file that is irsa's own (k3s's drop-in): a missing file reads as empty and
+an empty result is removed, not written. ``microk8s.sh``, ``k3s.sh`` and
+``kubeadm.sh`` implement the hooks.
 """
 
 from __future__ import annotations

@@ -350,9 +350,65 @@ irsa_restart_workloads() {
 # Sets IRSA_TEMP to a temp file next to config file $2 holding filter $1's
 # output for file $3 (default: $2), ending like $2 does.
 irsa_filtered_copy() {
+  local input=${3:-$2}
+  [ -e "$input" ] || input=/dev/null
   irsa_temp_next_to "$2"
-  "$1" <"${3:-$2}" >"$IRSA_TEMP"
+  "$1" <"$input" >"$IRSA_TEMP"
   irsa_match_final_newline "$2" "$IRSA_TEMP"
+}
+
+# --- where the backups live, and a config file that is irsa's own -------------
+# Backups sit next to the config file unless the distribution names a folder
+# (irsa_dist_backup_dir: kubeadm's kubelet would run a copy left in its folder).
+irsa_backup_path() { # $1 config file, $2 pristine|previous
+  if declare -F irsa_dist_backup_dir >/dev/null; then
+    printf '%s/%s.irsa-%s' "$(irsa_dist_backup_dir)" "${1##*/}" "$2"
+  else
+    printf '%s.irsa-%s' "$1" "$2"
+  fi
+}
+
+# A distribution whose config file is irsa's own (IRSA_DIST_OWNS_FILE=true: k3s's
+# drop-in) has no file where another has a file without irsa's lines: an empty
+# result removes the file (irsa_dist_remove), a missing file reads as empty.
+irsa_owns_file() { [ "${IRSA_DIST_OWNS_FILE:-false}" = true ]; }
+
+irsa_same_content() { # $1 $2: equal bytes, a missing file being empty
+  if [ -e "$1" ] && [ -e "$2" ]; then cmp -s -- "$1" "$2"; return; fi
+  [ ! -s "$1" ] && [ ! -s "$2" ]
+}
+
+# Move temp file $2 into place as config file $1 (an empty one of irsa's own: remove $1).
+irsa_put_config() {
+  if irsa_owns_file && [ ! -s "$2" ]; then
+    rm -f -- "$2"
+    [ ! -e "$1" ] || irsa_dist_remove "$1"
+  elif [ -e "$1" ]; then
+    irsa_replace_file "$1" "$2"
+  else
+    chown 0:0 -- "$2"
+    chmod 0600 -- "$2"
+    mv -f -- "$2" "$1"
+  fi
+}
+
+# Keep a copy of config file $1 in $2; a missing file of irsa's own leaves no copy.
+irsa_keep_copy() {
+  if [ -e "$1" ]; then
+    mkdir -p -m 0700 -- "$(dirname -- "$2")"
+    irsa_copy_file "$1" "$2"
+  else
+    rm -f -- "$2"
+  fi
+}
+
+# Put copy $2 back as config file $1 (no copy: irsa's own file had not been there).
+irsa_restore_copy() {
+  if [ -e "$2" ]; then
+    irsa_copy_file "$2" "$1"
+  elif irsa_owns_file && [ -e "$1" ]; then
+    irsa_dist_remove "$1"
+  fi
 }
 
 # Render the file this mode wants from the stripped copy $1 (IRSA_TEMP: the result).
@@ -368,8 +424,8 @@ irsa_roll_back() { # $1 config file, $2 its previous copy, $3 whether it was rew
   local -a kept=()
   irsa_log "rolling back: $why"
   if [ "$3" = true ]; then
-    irsa_copy_file "$2" "$1"
-    what="$1 holds the previous file again (a copy stays at $2)"
+    irsa_restore_copy "$1" "$2"
+    if [ -e "$2" ]; then what="$1 holds the previous file again (a copy stays at $2)"; else what="$1 was removed"; fi
   else
     what="$1 was not changed"
   fi
@@ -401,14 +457,15 @@ irsa_remove_stale_keys() { # $1 previous file, $2 current file
 # accept, sign, retire, apply and unsign: make the file say what irsa_plan
 # wants, restart only if something changed, check, roll back on failure.
 irsa_change() { # $1 mode
-  local mode=$1 config previous clean desired expected_iss wrote=false
+  local mode=$1 config previous pristine clean desired expected_iss wrote=false
   if [ "$mode" = unsign ] && [ ! -f "$(irsa_dist_config_path)" ]; then
     irsa_log "$(irsa_dist_config_path) not found (the distribution removed?): nothing to unsign"
     return 0
   fi
   irsa_dist_preflight
   config=$IRSA_CONFIG_FILE
-  previous=$config.irsa-previous
+  previous=$(irsa_backup_path "$config" previous)
+  pristine=$(irsa_backup_path "$config" pristine)
   if [ "$mode" = unsign ]; then
     irsa_is_owner || return 0
   else
@@ -425,17 +482,22 @@ irsa_change() { # $1 mode
   irsa_rendered_copy "$clean" "$config"
   desired=$IRSA_TEMP
   expected_iss=$(irsa_dist_signing_issuer "$desired")
-  if cmp -s -- "$desired" "$config"; then
+  if irsa_same_content "$desired" "$config"; then
     irsa_log "$config already carries these flags: not written"
   else
-    if [ ! -e "$config.irsa-pristine" ]; then
-      irsa_copy_file "$clean" "$config.irsa-pristine" "$config"
-      irsa_log "kept the file as irsa found it: $config.irsa-pristine"
+    if [ ! -e "$pristine" ] && ! irsa_owns_file; then
+      mkdir -p -m 0700 -- "$(dirname -- "$pristine")"
+      irsa_copy_file "$clean" "$pristine" "$config"
+      irsa_log "kept the file as irsa found it: $pristine"
     fi
-    irsa_copy_file "$config" "$previous"
-    irsa_replace_file "$config" "$desired"
+    irsa_keep_copy "$config" "$previous"
+    irsa_put_config "$config" "$desired"
     wrote=true
-    irsa_log "rewrote $config (the file before: $previous)"
+    if [ -e "$previous" ]; then
+      irsa_log "rewrote $config (the file before: $previous)"
+    else
+      irsa_log "wrote $config (irsa's own file; there was none before)"
+    fi
   fi
   if [ "$wrote" = false ] && [ "$IRSA_KEYS_CHANGED" = false ]; then
     irsa_log "nothing changed on this host: no restart"
@@ -464,19 +526,23 @@ irsa_revert() {
     return 0
   fi
   irsa_dist_preflight
-  previous=$config.irsa-previous
+  previous=$(irsa_backup_path "$config" previous)
   mapfile -t ours < <(irsa_dist_marked_key_paths "$config")
   irsa_filtered_copy irsa_dist_strip "$config"
   clean=$IRSA_TEMP
-  if cmp -s -- "$clean" "$config"; then
+  if irsa_same_content "$clean" "$config"; then
     irsa_log "$config carries no irsa lines: not written"
   else
-    irsa_copy_file "$config" "$previous"
-    irsa_replace_file "$config" "$clean"
-    irsa_log "removed irsa's lines from $config (the file before: $previous)"
+    irsa_keep_copy "$config" "$previous"
+    irsa_put_config "$config" "$clean"
+    if irsa_owns_file; then
+      irsa_log "removed irsa's file $config (a copy stays at $previous until the API server is ready)"
+    else
+      irsa_log "removed irsa's lines from $config (the file before: $previous)"
+    fi
     if ! irsa_dist_restart_and_wait; then
       why=$IRSA_PROBLEM
-      irsa_copy_file "$previous" "$config"
+      irsa_restore_copy "$config" "$previous"
       irsa_dist_restart_and_wait || true
       irsa_fail "$why. The revert was rolled back: $config holds irsa's flags again and the key files stay; run it again (pulumi destroy) once the API server is healthy."
     fi
@@ -490,13 +556,19 @@ irsa_revert() {
 
 # After a revert: the backups are no longer needed if the file is as irsa found it.
 irsa_forget_backups() { # $1 config file
-  if [ -e "$1.irsa-pristine" ] && ! cmp -s -- "$1.irsa-pristine" "$1"; then
-    irsa_log "kept $1.irsa-pristine: $1 differs from the file irsa first found (edited since?)"
+  local pristine previous
+  pristine=$(irsa_backup_path "$1" pristine)
+  previous=$(irsa_backup_path "$1" previous)
+  if [ -e "$pristine" ] && ! cmp -s -- "$pristine" "$1"; then
+    irsa_log "kept $pristine: $1 differs from the file irsa first found (edited since?)"
     return 0
   fi
-  if [ -e "$1.irsa-pristine" ] || [ -e "$1.irsa-previous" ]; then
-    rm -f -- "$1.irsa-pristine" "$1.irsa-previous"
-    irsa_log "removed the backups $1.irsa-pristine and $1.irsa-previous"
+  if [ -e "$pristine" ] || [ -e "$previous" ]; then
+    rm -f -- "$pristine" "$previous"
+    irsa_log "removed the backups $pristine and $previous"
+  fi
+  if declare -F irsa_dist_backup_dir >/dev/null; then
+    rmdir -- "$(irsa_dist_backup_dir)" 2>/dev/null || true
   fi
 }
 
@@ -620,6 +692,7 @@ irsa_main() {
     irsa_detach "$1"
   fi
   trap irsa_finish EXIT
+  IRSA_MODE=$1
   irsa_lock
   irsa_report_unfollowed
   case $1 in

@@ -20,13 +20,15 @@ Why a drop-in and how its lines combine with k3s's own flags (k3s-io/k3s):
   ``pkg/util/args.go`` today): a user value replaces k3s's value of that flag,
   repeated user values all stay in order, a flag name ending in ``-`` puts the
   value *before* k3s's (or the earlier user values), one ending in ``+`` after.
-  irsa's issuer and public keys use ``-`` (ours signs, the previous issuer and
-  keys stay accepted), the audiences use ``+`` (tokens pods hold stay valid),
-  the signing key replaces k3s's. A k3s whose GetArgs lacks this passes the
+  irsa's signing issuer uses ``-`` (ours signs, the previous issuers stay
+  accepted), the audiences use ``+`` (tokens pods hold stay valid), the
+  signing key replaces k3s's. A k3s whose GetArgs lacks this passes the
   unknown flag ``--service-account-issuer-`` to kube-apiserver, which refuses
   it; the API server then does not come back and the change is rolled back.
-- The 'accept' phase (``irsa_accept``) uses ``+`` for the issuer and keys and
-  no signing key: accepted, not signing (several servers, see docs/distributions.md).
+- The modes (``common.py``): irsa's signer (when irsa signs) uses ``-``; every
+  other issuer irsa accepts, and its public keys, use ``+``: accepted, not
+  signing. While k3s's own issuer signs (accept from a fresh host, unsign) no
+  ``-`` entry is written and no signing key.
 """
 
 from __future__ import annotations
@@ -39,24 +41,28 @@ from irsa.apiserver.common import COMMON_SHELL, HostConfig, shell_inputs
 CONFIG_DIR = "/etc/rancher/k3s"
 # Lexically last among the usual NN-name.yaml drop-ins, so nothing after it replaces irsa's list.
 DROP_IN = f"{CONFIG_DIR}/config.yaml.d/99-irsa.yaml"
+# The drop-in's previous copy (99-irsa.yaml.irsa-previous), kept while a change may
+# need it: outside config.yaml.d, so that folder can go when irsa made it.
+BACKUP_DIR = "/var/lib/irsa/k3s"
 PREVIOUS_SUFFIX = ".irsa-previous"
 SERVICE = "k3s"
 KUBECONFIG = f"{CONFIG_DIR}/k3s.yaml"
 # The header line that says irsa made config.yaml.d itself, so revert removes it when empty.
 MARK_CREATED_DIR = "# irsa created config.yaml.d: irsa revert removes it when it is empty."
+# The issuer k3s signs with by itself, as a token said while irsa did not sign:
+# what the self-check expects after unsign (k3s's flags are spread over its
+# own defaults and the user's files, so the drop-in alone does not say).
+MARK_HOST_ISSUER = "# k3s's own issuer (irsa's self-check after unsign): "
 
 SHELL = Path(__file__).with_name("k3s.sh")
-# Shared by the distributions whose API server has no "wait until ready" command.
-POLL_SHELL = Path(__file__).with_name("poll.sh")
-# The 'accept' phase: irsa's issuer and keys accepted, the signer unchanged (irsa_accept).
-SIGNER_SHELL = Path(__file__).with_name("signer.sh")
 
 HEADER = """\
 #!/usr/bin/env bash
 # irsa host script for k3s: makes kube-apiserver sign service-account
 # tokens for an external OIDC issuer (IAM Roles for Service Accounts).
 # Rendered by irsa (irsa/apiserver) from the Pulumi stack; do not edit.
-# Runs as root with the script on stdin: bash -s -- apply | bash -s -- revert
+# Runs as root with the script on stdin: bash -s -- MODE, one of
+# accept | sign | retire | apply | unsign | revert (irsa/apiserver/common.py)
 set -euo pipefail
 """
 
@@ -68,10 +74,14 @@ def render(config: HostConfig) -> str:
     """
     distribution = "\n".join(
         [
+            # The detached copy of the script carries every variable with this prefix.
+            "IRSA_DIST_PREFIX=K3S_",
             f"K3S_CONFIG_DIR={shlex.quote(CONFIG_DIR)}",
             f"K3S_DROP_IN={shlex.quote(DROP_IN)}",
             f"K3S_SERVICE={shlex.quote(SERVICE)}",
+            f"K3S_BACKUP_DIR={shlex.quote(BACKUP_DIR)}",
             f"K3S_MARK_CREATED_DIR={shlex.quote(MARK_CREATED_DIR)}",
+            f"K3S_MARK_HOST_ISSUER={shlex.quote(MARK_HOST_ISSUER)}",
         ]
     )
     return "\n".join(
@@ -82,8 +92,6 @@ def render(config: HostConfig) -> str:
             distribution,
             "",
             COMMON_SHELL.read_text(),
-            POLL_SHELL.read_text(),
-            SIGNER_SHELL.read_text(),
             SHELL.read_text(),
             'irsa_main "$@" </dev/null',
             "",

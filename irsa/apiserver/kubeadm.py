@@ -22,8 +22,12 @@ Facts it relies on (kubernetes/kubernetes):
   read-only hostPath volume) unless a kubeadm mount already holds it.
 - ``kubeadm upgrade`` regenerates the manifest from the ``kubeadm-config``
   ClusterConfiguration: see docs/distributions.md for the way that survives it.
-- The 'accept' phase (``irsa_accept``) puts irsa's issuer after the first one
-  and keeps the signing key: accepted, not signing.
+- The modes (``common.py``): while the host's own issuer signs (accept from a
+  fresh host, unsign), irsa's lines go after the first issuer and hold no
+  signing key and no audiences: accepted, not signing.
+- When kube-apiserver refuses its flags, its container exits: irsa quotes the
+  newest exited container's log (``crictl ps -a --state exited``, then
+  ``crictl logs``), as the kubelet keeps it.
 """
 
 from __future__ import annotations
@@ -44,17 +48,14 @@ MARK_ADDED = "# irsa:added (the next line; irsa revert removes it)"
 MARK_COMMENTED = "# irsa:commented (the next line; irsa revert uncomments it)"
 
 SHELL = Path(__file__).with_name("kubeadm.sh")
-# Shared by the distributions whose API server has no "wait until ready" command.
-POLL_SHELL = Path(__file__).with_name("poll.sh")
-# The 'accept' phase: irsa's issuer and keys accepted, the signer unchanged (irsa_accept).
-SIGNER_SHELL = Path(__file__).with_name("signer.sh")
 
 HEADER = """\
 #!/usr/bin/env bash
 # irsa host script for kubeadm: makes kube-apiserver sign service-account
 # tokens for an external OIDC issuer (IAM Roles for Service Accounts).
 # Rendered by irsa (irsa/apiserver) from the Pulumi stack; do not edit.
-# Runs as root with the script on stdin: bash -s -- apply | bash -s -- revert
+# Runs as root with the script on stdin: bash -s -- MODE, one of
+# accept | sign | retire | apply | unsign | revert (irsa/apiserver/common.py)
 set -euo pipefail
 """
 
@@ -66,9 +67,10 @@ def render(config: HostConfig) -> str:
     """
     distribution = "\n".join(
         [
+            # The detached copy of the script carries every variable with this prefix.
+            "IRSA_DIST_PREFIX=KUBEADM_",
             f"KUBEADM_MANIFEST={shlex.quote(MANIFEST)}",
-            f"KUBEADM_PRISTINE={shlex.quote(PRISTINE)}",
-            f"KUBEADM_PREVIOUS={shlex.quote(PREVIOUS)}",
+            f"KUBEADM_BACKUP_DIR={shlex.quote(BACKUP_DIR)}",
             f"KUBEADM_KUBECONFIG={shlex.quote(KUBECONFIG)}",
             f"KUBEADM_MARK_ADDED={shlex.quote(MARK_ADDED)}",
             f"KUBEADM_MARK_COMMENTED={shlex.quote(MARK_COMMENTED)}",
@@ -82,8 +84,6 @@ def render(config: HostConfig) -> str:
             distribution,
             "",
             COMMON_SHELL.read_text(),
-            POLL_SHELL.read_text(),
-            SIGNER_SHELL.read_text(),
             SHELL.read_text(),
             'irsa_main "$@" </dev/null',
             "",

@@ -15,20 +15,27 @@ irsa_kubectl() { kubeadm_kubectl "$@"; }
 KUBEADM_SERVER=""
 kubeadm_kubectl() { kubectl --kubeconfig "$KUBEADM_KUBECONFIG" ${KUBEADM_SERVER:+--server "https://$KUBEADM_SERVER"} "$@"; }
 
-kubeadm_preflight() { # $1: the manifest on this host
-  [ -f "$1" ] || irsa_fail "kubeadm control plane not found: $1 is missing (run irsa against a control-plane node)"
+irsa_dist_config_path() { irsa_host_path "$KUBEADM_MANIFEST"; }
+# Outside the manifest folder: the kubelet would run a second API server from a copy there.
+irsa_dist_backup_dir() { irsa_host_path "$KUBEADM_BACKUP_DIR"; }
+
+irsa_dist_preflight() {
+  IRSA_CONFIG_FILE=$(irsa_dist_config_path)
+  [ -f "$IRSA_CONFIG_FILE" ] || irsa_fail "kubeadm control plane not found: $IRSA_CONFIG_FILE is missing (run irsa against a control-plane node)"
   local program
   for program in kubectl crictl; do
     command -v "$program" >/dev/null || irsa_fail "no $program command on PATH: irsa needs it to see the kubelet replace kube-apiserver"
   done
-  KUBEADM_SERVER=$(sed -n 's/^ *kubeadm\.kubernetes\.io\/kube-apiserver\.advertise-address\.endpoint: *//p' "$1" | head -n 1)
-  irsa_log "preflight: kube-apiserver static pod found ($1), running as root; API server of this node: ${KUBEADM_SERVER:-as in the kubeconfig}"
+  if [ "${IRSA_MODE:-}" != revert ] && ! grep -qE '^[[:space:]]*- --service-account-issuer=' "$IRSA_CONFIG_FILE"; then
+    irsa_fail "$IRSA_CONFIG_FILE has no '- --service-account-issuer=…' line in its command: not a manifest kubeadm wrote; nothing was changed"
+  fi
+  KUBEADM_SERVER=$(sed -n 's/^ *kubeadm\.kubernetes\.io\/kube-apiserver\.advertise-address\.endpoint: *//p' "$IRSA_CONFIG_FILE" | head -n 1)
+  kubeadm_note_running
+  irsa_log "preflight: kube-apiserver static pod found ($IRSA_CONFIG_FILE), running as root; API server of this node: ${KUBEADM_SERVER:-as in the kubeconfig}"
 }
 
-kubeadm_backup_dir() { irsa_host_path "${KUBEADM_PRISTINE%/*}"; }
-
 # stdin → stdout: the manifest without anything irsa added or commented.
-kubeadm_strip_marked() {
+irsa_dist_strip() {
   awk -v added="$KUBEADM_MARK_ADDED" -v commented="$KUBEADM_MARK_COMMENTED" '
     function bare(line) { sub(/^[ \t]+/, "", line); return line }
     pending == "added" { pending = ""; next }
@@ -38,26 +45,38 @@ kubeadm_strip_marked() {
     { print }'
 }
 
-# The manifest irsa wants, from irsa's inputs and the manifest as irsa found it
-# ($1, without irsa lines; read twice). irsa's block goes before the first
-# issuer: the first issuer signs, the later ones stay accepted. The signing key
-# and the audiences take one value: their lines are commented where they stand.
-# The audiences keep what the API server accepted before (its --api-audiences,
-# or else its issuers, the default) so that tokens pods hold stay valid. A line
-# that already names irsa's issuer or one of its key files (a host set up by
-# hand) is commented too: kube-apiserver refuses an issuer given twice.
+irsa_dist_render() { # $1 the stripped manifest
+  local rc=0
+  kubeadm_add_marked "$1" || rc=$?
+  case $rc in
+    0) ;;
+    4) irsa_fail "$IRSA_CONFIG_FILE has no volumeMounts and volumes lists to mount $IRSA_KEY_DIR into kube-apiserver: not a manifest kubeadm wrote; nothing was changed" ;;
+    *) irsa_fail "$IRSA_CONFIG_FILE has no '- --service-account-issuer=…' line in its command: not a manifest kubeadm wrote; nothing was changed" ;;
+  esac
+}
+
+# The manifest IRSA_WANT_* asks for, from the manifest as irsa found it ($1,
+# without irsa lines; read twice). When irsa signs, its block goes before the
+# first issuer (the first issuer signs, the later ones stay accepted), and the
+# lines that take one value are commented where they stand: the signing key
+# and the audiences. The audiences keep what the API server accepted before
+# (its --api-audiences, or else its issuers, the default) so that tokens pods
+# hold stay valid. A line that already names one of irsa's issuers or key
+# files (a host set up by hand) is commented too: kube-apiserver refuses an
+# issuer given twice. When the host signs, the block goes after the first
+# issuer, holds no signing key and no audiences, and leaves out what the
+# host's own lines already name; nothing is commented.
 # kube-apiserver runs in a container that sees only the host folders mounted
 # into it: unless irsa:keyDir is inside one (kubeadm mounts /etc/kubernetes/pki
 # at the same path), irsa adds a read-only hostPath volume for it.
-# $2 accept: irsa's issuer goes after the first other issuer and the signing
-# key stays as it is, so irsa's issuer and keys are accepted, not used to sign.
 # Exit 3: no issuer line; exit 4: no volumeMounts or volumes list to add to.
 kubeadm_add_marked() {
-  local kid keys=""
-  for kid in "${IRSA_KEY_IDS[@]}"; do keys+="$(irsa_public_key_path "$kid")"$'\n'; done
-  KUBEADM_KEYS=$keys KUBEADM_SIGNING=$(irsa_signing_key_path) \
+  local kid keys="" signing_key=""
+  for kid in "${IRSA_WANT_KIDS[@]}"; do keys+="$(irsa_public_key_path "$kid")"$'\n'; done
+  [ -z "$IRSA_WANT_SIGN_KID" ] || signing_key=$(irsa_private_key_path "$IRSA_WANT_SIGN_KID")
+  KUBEADM_KEYS=$keys KUBEADM_SIGNING=$signing_key KUBEADM_ISSUERS=$(printf '%s\n' "${IRSA_WANT_ISSUERS[@]}") \
     awk -v added="$KUBEADM_MARK_ADDED" -v commented="$KUBEADM_MARK_COMMENTED" \
-    -v issuer="$IRSA_ISSUER" -v irsa_audiences="$IRSA_API_AUDIENCES" -v key_dir="$IRSA_KEY_DIR" -v phase="${2:-apply}" '
+    -v signer="$IRSA_WANT_SIGN_ISSUER" -v irsa_audiences="$IRSA_WANT_AUDIENCES" -v key_dir="$IRSA_KEY_DIR" '
     function bare(line) { sub(/^[ \t]+/, "", line); return line }
     function flag(line) {
       sub(/^[ \t]+/, "", line)
@@ -80,13 +99,20 @@ kubeadm_add_marked() {
     }
     function mark(at, line) { print at added; print at line }
     BEGIN {
+      signing = signer != ""
       n = split(ENVIRON["KUBEADM_KEYS"], list, "\n")
       for (i = 1; i <= n; i++) if (list[i] != "") { keys[++nkeys] = list[i]; ours[list[i]] = 1 }
+      n = split(ENVIRON["KUBEADM_ISSUERS"], list, "\n")
+      for (i = 1; i <= n; i++) if (list[i] != "") { iss[++niss] = list[i]; our_issuer[list[i]] = 1 }
     }
     NR == FNR {
       f = flag($0)
       if (f == "--api-audiences") { had_audiences = 1; before = add(before, value($0)) }
-      if (f == "--service-account-issuer" && value($0) != issuer) issuers = add(issuers, value($0))
+      if (f == "--service-account-issuer") {
+        host_issuer[value($0)] = 1
+        if (!(value($0) in our_issuer)) issuers = add(issuers, value($0))
+      }
+      if (f == "--service-account-key-file") host_key[value($0)] = 1
       line = bare($0)
       sub(/^- /, "", line)
       if (line ~ /^mountPath: /) {
@@ -117,29 +143,67 @@ kubeadm_add_marked() {
     !mounted && !mount_added && bare($0) == "volumeMounts:" { print; pending = "mount"; next }
     !mounted && !volume_added && bare($0) == "volumes:" { print; pending = "volume"; next }
     function block(at) {
-      mark(at, "- --service-account-issuer=" issuer)
-      for (i = 1; i <= nkeys; i++) mark(at, "- --service-account-key-file=" keys[i])
-      if (phase != "accept") mark(at, "- --service-account-signing-key-file=" ENVIRON["KUBEADM_SIGNING"])
-      mark(at, "- --api-audiences=" audiences)
+      if (signing) mark(at, "- --service-account-issuer=" signer)
+      for (i = 1; i <= niss; i++) {
+        if (iss[i] == signer || (!signing && iss[i] in host_issuer)) continue
+        mark(at, "- --service-account-issuer=" iss[i])
+      }
+      for (i = 1; i <= nkeys; i++) {
+        if (!signing && keys[i] in host_key) continue
+        mark(at, "- --service-account-key-file=" keys[i])
+      }
+      if (ENVIRON["KUBEADM_SIGNING"] != "") mark(at, "- --service-account-signing-key-file=" ENVIRON["KUBEADM_SIGNING"])
+      if (irsa_audiences != "") mark(at, "- --api-audiences=" audiences)
       inserted = 1
     }
-    phase != "accept" && !inserted && f == "--service-account-issuer" { block(indent($0)) }
-    (f == "--service-account-signing-key-file" && phase != "accept") || f == "--api-audiences" ||
-    (f == "--service-account-issuer" && v == issuer) || (f == "--service-account-key-file" && v in ours) {
+    signing && !inserted && f == "--service-account-issuer" { block(indent($0)) }
+    signing && (f == "--service-account-signing-key-file" || f == "--api-audiences" ||
+      (f == "--service-account-issuer" && v in our_issuer) || (f == "--service-account-key-file" && v in ours)) {
       print indent($0) commented
       print "#" $0
       next
     }
     { print }
-    phase == "accept" && !inserted && f == "--service-account-issuer" { block(indent($0)) }
+    !signing && !inserted && f == "--service-account-issuer" { block(indent($0)) }
     END {
       if (!inserted) exit 3
       if (!mounted && !(mount_added && volume_added)) exit 4
     }' "$1" "$1"
 }
 
+# What irsa's lines in manifest $1 accept and sign with (IRSA_CUR_*); also
+# which kube-apiserver container runs it now (the wait looks for a new one).
+irsa_dist_current() {
+  local line kind path
+  IRSA_CUR_SIGN_ISSUER=""
+  IRSA_CUR_SIGN_KID=""
+  IRSA_CUR_ISSUERS=()
+  IRSA_CUR_KIDS=()
+  while IFS= read -r line; do
+    kind=${line%%=*}
+    path=${line#*=}
+    case $kind in
+      --service-account-issuer) IRSA_CUR_ISSUERS+=("$path") ;;
+      --service-account-key-file) irsa_is_our_key_file "$path" && IRSA_CUR_KIDS+=("$(irsa_kid_of_path "$path")") ;;
+      --service-account-signing-key-file) irsa_is_our_key_file "$path" && IRSA_CUR_SIGN_KID=$(irsa_kid_of_path "$path") ;;
+    esac
+  done < <(awk -v added="$KUBEADM_MARK_ADDED" '
+    function bare(line) { sub(/^[ \t]+/, "", line); return line }
+    pending { pending = 0; line = bare($0); if (sub(/^- /, "", line)) print line; next }
+    bare($0) == added { pending = 1 }' "$1")
+  # When irsa signs, its block comes first and starts with its signer.
+  if [ -n "$IRSA_CUR_SIGN_KID" ] && [ "${#IRSA_CUR_ISSUERS[@]}" -gt 0 ]; then
+    IRSA_CUR_SIGN_ISSUER=${IRSA_CUR_ISSUERS[0]}
+  fi
+}
+
+# The issuer kube-apiserver signs with for manifest $1: the first one in its command.
+irsa_dist_signing_issuer() {
+  sed -n 's/^[[:space:]]*- --service-account-issuer=//p' "$1" | head -n 1
+}
+
 # The key files that irsa's lines in manifest $1 name, as the API server sees them.
-kubeadm_marked_key_paths() {
+irsa_dist_marked_key_paths() {
   awk -v added="$KUBEADM_MARK_ADDED" '
     function bare(line) { sub(/^[ \t]+/, "", line); return line }
     pending { pending = 0; line = bare($0); if (sub(/^- --service-account-(signing-)?key-file=/, "", line)) print line; next }
@@ -148,6 +212,27 @@ kubeadm_marked_key_paths() {
 
 # The running kube-apiserver container's id, or nothing.
 kubeadm_container() { crictl ps --name kube-apiserver --state running -q 2>/dev/null | head -n 1 || true; }
+# The newest exited kube-apiserver container's id (crictl ps lists the newest first), or nothing.
+kubeadm_exited_container() { crictl ps -a --name kube-apiserver --state exited -q 2>/dev/null | head -n 1 || true; }
+
+# The pod the kubelet runs from manifest $1: the kubelet reads YAML, so comments do not count.
+kubeadm_pod_sum() { grep -v '^[[:space:]]*#' -- "$1" | sha256sum | cut -d ' ' -f 1; }
+
+# What runs now: the container, the pod it runs, the last container that exited.
+# A wait expects a new container only when the manifest's pod changed since.
+kubeadm_note_running() {
+  KUBEADM_RUNNING=$(kubeadm_container)
+  KUBEADM_RUNNING_POD=$(kubeadm_pod_sum "$IRSA_CONFIG_FILE")
+  KUBEADM_EXITED=$(kubeadm_exited_container)
+}
+
+# kube-apiserver's last words: the log of a container that exited since the change.
+kubeadm_container_errors() {
+  local id
+  id=$(kubeadm_exited_container)
+  [ -n "$id" ] && [ "$id" != "$KUBEADM_EXITED" ] || return 0
+  crictl logs --tail 20 "$id" 2>&1 | grep -E '(^|[[:space:]])Error: |^[EF][0-9]{4} ' | tail -n 3 || true
+}
 
 kubeadm_replaced_and_ready() { # $1: the container id that must be gone ("" for any)
   local id
@@ -156,177 +241,34 @@ kubeadm_replaced_and_ready() { # $1: the container id that must be gone ("" for 
     [ "$(kubeadm_kubectl get --raw /readyz 2>/dev/null)" = ok ]
 }
 
-kubeadm_wait() { # $1: the container id before the change ("" for any)
-  irsa_log "waiting for the kubelet to replace kube-apiserver: a new running container (crictl ps) answering /readyz (up to ${IRSA_READY_TIMEOUT}s)"
-  if ! irsa_poll "$IRSA_READY_TIMEOUT" kubeadm_replaced_and_ready "$1"; then
-    IRSA_PROBLEM="the kubelet's new kube-apiserver was not ready within ${IRSA_READY_TIMEOUT}s (crictl ps -a --name kube-apiserver, then crictl logs ID, says why)"
-    return 1
-  fi
-  irsa_log "kube-apiserver is ready (container $(kubeadm_container))"
-}
-
-# Sets IRSA_TEMP to a temp file next to $2 holding filter $1's output for file $3
-# (default: $2), ending like $2 does. Temp names start with a dot: the kubelet skips them.
-kubeadm_filtered_copy() {
-  irsa_temp_next_to "$2"
-  "$1" <"${3:-$2}" >"$IRSA_TEMP"
-  irsa_match_final_newline "$2" "$IRSA_TEMP"
-}
-
-# Put the previous manifest back, wait for the kubelet, then stop with a message saying so.
-kubeadm_roll_back() { # $1 manifest, $2 previous copy, $3 rewritten?, $4 container before the change
-  local why=$IRSA_PROBLEM what path kept_path running
-  local -a kept=()
-  irsa_log "rolling back: $why"
-  running=$(kubeadm_container)
-  if [ "$3" = true ]; then
-    irsa_copy_file "$2" "$1"
-    what="$1 holds the previous manifest again (a copy stays at $2)"
+# There is no service to restart: the kubelet replaces the static pod when its
+# manifest changes. Wait for a running kube-apiserver container with a new id
+# (crictl ps) that answers /readyz on this node's address; stop early, quoting
+# crictl logs, when a new container exits refusing its flags.
+irsa_dist_restart_and_wait() {
+  local gone="" deadline errors id
+  if [ "$(kubeadm_pod_sum "$IRSA_CONFIG_FILE")" != "$KUBEADM_RUNNING_POD" ]; then
+    gone=$KUBEADM_RUNNING
+    irsa_log "waiting for the kubelet to replace kube-apiserver: a new running container (crictl ps) answering /readyz (up to ${IRSA_READY_TIMEOUT}s)"
   else
-    what="$1 was not changed"
+    irsa_log "the manifest's pod is unchanged, so the kubelet keeps kube-apiserver: waiting for /readyz (up to ${IRSA_READY_TIMEOUT}s)"
   fi
-  while IFS= read -r kept_path; do
-    kept+=("$(irsa_host_path "$kept_path")")
-  done < <(kubeadm_marked_key_paths "$1")
-  for path in "${IRSA_CREATED_FILES[@]}"; do
-    if ! irsa_contains "$path" "${kept[@]}"; then
-      rm -f -- "$path"
-      irsa_log "removed $path"
+  deadline=$((SECONDS + IRSA_READY_TIMEOUT))
+  until kubeadm_replaced_and_ready "$gone"; do
+    errors=$(kubeadm_container_errors)
+    if [ -n "$errors" ]; then
+      id=$(kubeadm_exited_container)
+      kubeadm_note_running
+      IRSA_PROBLEM="kube-apiserver refused to start; its container's log (crictl logs $id) says: $(printf '%s' "$errors" | tr '\n' ' ')"
+      return 1
     fi
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      kubeadm_note_running
+      IRSA_PROBLEM="the kubelet's new kube-apiserver was not ready within ${IRSA_READY_TIMEOUT}s (crictl ps -a --name kube-apiserver, then crictl logs ID, says why)"
+      return 1
+    fi
+    sleep 1
   done
-  # The container still running the previous manifest needs no replacement.
-  if [ "$3" = false ] || [ "$running" = "$4" ]; then running=""; fi
-  if kubeadm_wait "$running"; then
-    irsa_fail "$why. The change was rolled back: $what, new key files were removed, and kube-apiserver is ready with its previous configuration."
-  fi
-  irsa_fail "$why. The change was rolled back ($what), but kube-apiserver is still not ready: $IRSA_PROBLEM"
-}
-
-# After a successful change: remove key files that only the previous manifest named.
-kubeadm_remove_stale_keys() { # $1 previous manifest, $2 current manifest
-  local path
-  local -a now
-  mapfile -t now < <(kubeadm_marked_key_paths "$2")
-  while IFS= read -r path; do
-    if ! irsa_contains "$path" "${now[@]}"; then irsa_remove_key_files "$path"; fi
-  done < <(kubeadm_marked_key_paths "$1")
-}
-
-# apply: irsa's issuer and key sign. accept: they are only accepted (a first
-# phase when several control-plane nodes must all accept before any signs).
-kubeadm_change() { # $1: apply or accept
-  local phase=$1 manifest pristine previous clean desired before="" wrote=false rc=0
-  manifest=$(irsa_host_path "$KUBEADM_MANIFEST")
-  pristine=$(irsa_host_path "$KUBEADM_PRISTINE")
-  previous=$(irsa_host_path "$KUBEADM_PREVIOUS")
-  kubeadm_preflight "$manifest"
-  if [ "$phase" = accept ]; then
-    irsa_note_signer
-    irsa_install_public_keys
-  else
-    irsa_install_keys
-  fi
-  kubeadm_filtered_copy kubeadm_strip_marked "$manifest"
-  clean=$IRSA_TEMP
-  irsa_temp_next_to "$manifest"
-  desired=$IRSA_TEMP
-  kubeadm_add_marked "$clean" "$phase" >"$desired" || rc=$?
-  case $rc in
-    0) ;;
-    4) irsa_fail "$manifest has no volumeMounts and volumes lists to mount $IRSA_KEY_DIR into kube-apiserver: not a manifest kubeadm wrote; nothing was changed" ;;
-    *) irsa_fail "$manifest has no '- --service-account-issuer=…' line in its command: not a manifest kubeadm wrote; nothing was changed" ;;
-  esac
-  irsa_match_final_newline "$manifest" "$desired"
-  if cmp -s -- "$desired" "$manifest"; then
-    irsa_log "$manifest already carries these flags: not written"
-  else
-    mkdir -p -m 0700 -- "$(kubeadm_backup_dir)"
-    if [ ! -e "$pristine" ]; then
-      irsa_copy_file "$clean" "$pristine" "$manifest"
-      irsa_log "kept the manifest as irsa found it: $pristine"
-    fi
-    irsa_copy_file "$manifest" "$previous"
-    before=$(kubeadm_container)
-    irsa_replace_file "$manifest" "$desired"
-    wrote=true
-    irsa_log "rewrote $manifest (the file before: $previous); the kubelet replaces the pod"
-  fi
-  if [ "$wrote" = false ]; then
-    if [ "$IRSA_KEYS_CHANGED" = true ]; then
-      irsa_log "key files rewritten; the manifest is unchanged, so the kubelet keeps the running kube-apiserver"
-    else
-      irsa_log "nothing changed on this host: no restart"
-    fi
-    kubeadm_check "$phase" || irsa_fail "$IRSA_PROBLEM"
-  else
-    kubeadm_wait "$before" || kubeadm_roll_back "$manifest" "$previous" "$wrote" "$before"
-    kubeadm_check "$phase" || kubeadm_roll_back "$manifest" "$previous" "$wrote" "$before"
-    kubeadm_remove_stale_keys "$previous" "$manifest"
-    if [ "$IRSA_RESTART_WORKLOADS" = true ] && [ "$phase" = apply ]; then irsa_restart_workloads; fi
-  fi
-  if [ "$phase" = accept ]; then
-    irsa_log "done: kube-apiserver accepts tokens from $IRSA_ISSUER; its signer is unchanged"
-  else
-    irsa_log "done: kube-apiserver signs service-account tokens for $IRSA_ISSUER"
-  fi
-}
-
-kubeadm_check() { # $1: the phase
-  if [ "$1" = accept ]; then irsa_signer_check; else irsa_self_check; fi
-}
-
-irsa_apply() { kubeadm_change apply; }
-irsa_accept() { kubeadm_change accept; }
-
-irsa_revert() {
-  local manifest previous clean why before
-  local -a ours=() in_key_dir=()
-  manifest=$(irsa_host_path "$KUBEADM_MANIFEST")
-  previous=$(irsa_host_path "$KUBEADM_PREVIOUS")
-  mapfile -t in_key_dir < <(irsa_key_dir_files)
-  if [ ! -f "$manifest" ]; then
-    irsa_log "$manifest not found (control plane removed?): no flags to revert"
-    irsa_remove_key_files "${in_key_dir[@]}"
-    return 0
-  fi
-  kubeadm_preflight "$manifest"
-  mapfile -t ours < <(kubeadm_marked_key_paths "$manifest")
-  kubeadm_filtered_copy kubeadm_strip_marked "$manifest"
-  clean=$IRSA_TEMP
-  if cmp -s -- "$clean" "$manifest"; then
-    irsa_log "$manifest carries no irsa lines: not written"
-  else
-    mkdir -p -m 0700 -- "$(kubeadm_backup_dir)"
-    irsa_copy_file "$manifest" "$previous"
-    before=$(kubeadm_container)
-    irsa_replace_file "$manifest" "$clean"
-    irsa_log "removed irsa's lines from $manifest (the file before: $previous)"
-    if ! kubeadm_wait "$before"; then
-      why=$IRSA_PROBLEM
-      before=$(kubeadm_container)
-      irsa_copy_file "$previous" "$manifest"
-      kubeadm_wait "$before" || true
-      irsa_fail "$why. The revert was rolled back: $manifest holds irsa's flags again and the key files stay; run it again (pulumi destroy) once kube-apiserver is healthy."
-    fi
-    if [ "$IRSA_RESTART_WORKLOADS" = true ]; then irsa_restart_workloads; fi
-  fi
-  irsa_remove_key_files "${ours[@]}" "${in_key_dir[@]}"
-  kubeadm_forget_backups "$manifest"
-  irsa_log "done: kube-apiserver is configured as irsa found it"
-}
-
-# After a revert: the backups are no longer needed if the manifest is as irsa found it.
-kubeadm_forget_backups() { # $1 manifest
-  local pristine previous
-  pristine=$(irsa_host_path "$KUBEADM_PRISTINE")
-  previous=$(irsa_host_path "$KUBEADM_PREVIOUS")
-  if [ -e "$pristine" ] && ! cmp -s -- "$pristine" "$1"; then
-    irsa_log "kept $pristine: $1 differs from the manifest irsa first found (edited or upgraded since?)"
-    return 0
-  fi
-  if [ -e "$pristine" ] || [ -e "$previous" ]; then
-    rm -f -- "$pristine" "$previous"
-    rmdir -- "$(kubeadm_backup_dir)" 2>/dev/null || true
-    irsa_log "removed the backups in $(kubeadm_backup_dir)"
-  fi
+  kubeadm_note_running
+  irsa_log "kube-apiserver is ready (container $KUBEADM_RUNNING)"
 }

@@ -46,6 +46,8 @@ NOT_READY = "not-ready"  # the API server started by the next restart never gets
 TOKEN_ISS = "token-iss"  # tokens carry this iss instead of the first issuer (token-iss-after-restart: from the next restart on)
 TOKEN_KID = "token-kid"  # tokens carry this kid instead of the signing key's
 OLD_K3S = "old-k3s"  # k3s's GetArgs before repeated values and '-'/'+' names: the last value wins
+NEVER_READY_WITH = "never-ready-with"  # holds an issuer: never ready while it signs
+PAUSE_AT = "pause-at"  # holds restart|status|token[@N]: that (N-th) call writes "paused", waits for "release"
 _NOT_READY_NOW = "not-ready-now"
 
 
@@ -260,11 +262,36 @@ class _Host:
         """The service-account flags of the kube-apiserver running now."""
         return service_account_flags(self.running_args())
 
+    def wait_for(self, name: str, seconds: float = 120) -> None:
+        """Wait (bounded) until the stubs' state directory holds ``name``."""
+        deadline = time.monotonic() + seconds
+        while not (self.state / name).exists():
+            assert time.monotonic() < deadline, f"{name} never appeared"
+            time.sleep(0.05)
+
+    def release(self) -> None:
+        (self.state / "release").write_text("")
+
+    def runs(self) -> Path:
+        return self.path("/var/lib/irsa/runs")
+
+    def wait_for_runs_to_end(self, count: int, seconds: float = 120) -> None:
+        """Wait (bounded) until ``count`` detached runs have recorded their exit status."""
+        deadline = time.monotonic() + seconds
+        while len(list(self.runs().glob("*.exit"))) < count:
+            assert time.monotonic() < deadline, "the detached run did not end"
+            time.sleep(0.1)
+
     def tree(self) -> dict[str, tuple[bytes | None, int]]:
-        """Every file and folder under the root with its bytes and mode: to compare before and after."""
+        """Every file and folder under the root with its bytes and mode: to compare before and after.
+
+        Without irsa's own state (/var/lib/irsa: lock, run logs, owner file) and the
+        folders above it, which the tests of the run itself check.
+        """
         return {
-            str(p.relative_to(self.root)): (p.read_bytes() if p.is_file() else None, p.stat().st_mode)
+            name: (p.read_bytes() if p.is_file() else None, p.stat().st_mode)
             for p in sorted(self.root.rglob("*"))
+            if not ((name := str(p.relative_to(self.root))) in ("var", "var/lib") or name.startswith("var/lib/irsa"))
         }
 
 
@@ -272,7 +299,7 @@ class K3sHost(_Host):
     """A k3s server: the documentation's config.yaml, k3s's own service-account keys, stub systemctl and k3s."""
 
     distribution = "k3s"
-    programs = ("systemctl", "k3s")
+    programs = ("systemctl", "k3s", "journalctl")
 
     def create(self, service_key_pem: str, config: str | None = None) -> K3sHost:
         config_path = self.path(K3S_CONFIG)
@@ -356,6 +383,21 @@ class _Stub:
         path = self.state / name
         return path.read_text() if path.exists() else None
 
+    def pause(self, where: str) -> None:
+        """Hold this call until the test says go, once: the moment to cut the SSH session.
+
+        PAUSE_AT holds ``where`` (its first call) or ``where@N`` (its N-th call).
+        """
+        count_file = self.state / f"calls-{where}"
+        count = int(count_file.read_text()) + 1 if count_file.exists() else 1
+        count_file.write_text(str(count))
+        at, _, nth = (self.flag(PAUSE_AT) or "").partition("@")
+        if at == where and count == int(nth or 1) and not (self.state / "paused").exists():
+            (self.state / "paused").write_text(where)
+            deadline = time.monotonic() + 120
+            while not (self.state / "release").exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+
     def running_args(self) -> list[str] | None:
         path = self.state / "running-args"
         return json.loads(path.read_text()) if path.exists() else None
@@ -380,7 +422,10 @@ class _Stub:
         return apiserver_problem(args, self.resolve_in_apiserver)
 
     def ready(self) -> bool:
-        return self.problem() is None and self.flag(_NOT_READY_NOW) is None
+        if self.problem() is not None or self.flag(_NOT_READY_NOW) is not None:
+            return False
+        never = self.flag(NEVER_READY_WITH)
+        return not never or service_account_flags(self.running_args()).issuers[0] != never
 
     def kubectl(self, args: list[str]) -> int:
         if args[:2] == ["--kubeconfig", "/etc/kubernetes/admin.conf"]:
@@ -391,6 +436,7 @@ class _Stub:
                 return 2
             args = args[2:]
         if args == ["get", "--raw", "/readyz"]:
+            self.pause("status")
             if not self.ready():
                 print("The connection to the server 127.0.0.1:6443 was refused", file=sys.stderr)
                 return 1
@@ -412,6 +458,7 @@ class _Stub:
 
         from irsa import oidc
 
+        self.pause("token")
         if not self.ready():
             print("The connection to the server 127.0.0.1:6443 was refused", file=sys.stderr)
             return 1
@@ -437,10 +484,33 @@ class _K3sStub(_Stub):
         if args != ["restart", "k3s"]:
             print(f"stub systemctl: unexpected {args}", file=sys.stderr)
             return 2
+        self.pause("restart")
         if self.flag(RESTART_FAILS) is not None:
             print('Job for k3s.service failed because the control process exited with error code.', file=sys.stderr)
             return 1
         self.start(k3s_apiserver_args(self.root, old=self.flag(OLD_K3S) is not None))
+        problem = self.problem()
+        if problem:
+            # kube-apiserver runs inside k3s: its last words and k3s's fatal line go to k3s's journal.
+            self.journal(f"Error: {problem}")
+            self.journal('time="2026-11-29T06:00:00Z" level=fatal msg="apiserver exited: ' + problem + '"')
+        return 0
+
+    def journal(self, text: str) -> None:
+        with open(self.state / "journal.log", "a") as log:
+            log.write(f"{time.time():.3f}\t{text}\n")
+
+    def journalctl(self, args: list[str]) -> int:
+        """k3s's journal lines since ``--since @EPOCH`` (``-u k3s -o cat``: text only)."""
+        if args[:2] != ["-u", "k3s"]:
+            print(f"stub journalctl: unexpected {args}", file=sys.stderr)
+            return 2
+        since = float(args[args.index("--since") + 1].lstrip("@")) if "--since" in args else 0.0
+        log = self.state / "journal.log"
+        for line in log.read_text().splitlines() if log.exists() else []:
+            stamp, _, text = line.partition("\t")
+            if float(stamp) >= since:
+                print(text)
         return 0
 
     def k3s(self, args: list[str]) -> int:
@@ -474,9 +544,16 @@ class _KubeletStub(_Stub):
             (self.state / "container").write_text("")
             return
         self.start(args)
-        # A kube-apiserver that exits at once leaves no running container.
+        # A kube-apiserver that exits at once leaves no running container, and its log.
         problem = apiserver_problem(args, self.resolve_in_apiserver)
         (self.state / "container").write_text("" if problem else f"c{generation}")
+        if problem:
+            exited = json.loads(self.flag("exited") or "[]")
+            (self.state / "exited").write_text(json.dumps([f"c{generation}", *exited]))
+            (self.state / f"c{generation}.log").write_text(
+                "I1129 06:00:00.000000       1 options.go:222] external host was not specified\n"
+                f"Error: {problem}\n"
+            )
 
     def resolve_in_apiserver(self, host_path: str) -> Path:
         """A path inside the kube-apiserver container: only its hostPath volume mounts are there."""
@@ -490,6 +567,18 @@ class _KubeletStub(_Stub):
 
     def crictl(self, args: list[str]) -> int:
         self.sync()
+        if args == ["ps", "-a", "--name", "kube-apiserver", "--state", "exited", "-q"]:
+            # crictl ps lists the newest container first.
+            for container in json.loads(self.flag("exited") or "[]"):
+                print(container)
+            return 0
+        if args[:2] == ["logs", "--tail"] and len(args) == 4:
+            log = self.state / f"{args[3]}.log"
+            if not log.exists():
+                print(f"stub crictl: no container {args[3]}", file=sys.stderr)
+                return 1
+            print("\n".join(log.read_text().splitlines()[-int(args[2]):]))
+            return 0
         if args != ["ps", "--name", "kube-apiserver", "--state", "running", "-q"]:
             print(f"stub crictl: unexpected {args}", file=sys.stderr)
             return 2

@@ -12,7 +12,6 @@ from apiserver.distro_hosts import K3sHost, KubeadmHost
 from apiserver.harness import Key
 
 from irsa import apiserver
-from irsa.apiserver.common import as_root
 
 
 @dataclass
@@ -23,16 +22,23 @@ class DistroMachine:
     host: K3sHost | KubeadmHost
 
     def run(self, mode: str, config: apiserver.HostConfig, user: str = "root") -> subprocess.CompletedProcess:
+        """Run the host script in ``mode`` exactly as Pulumi would (irsa_main), against the fake root."""
         script = apiserver.host_script(self.host.distribution, config)
-        if mode in apiserver.MODES:
-            line = apiserver.command_line(mode)
-        else:
-            # A phase the shared dispatcher (irsa_main in common.sh) does not route yet:
-            # call the distribution's function the same way, as root, script on stdin.
-            script = script.replace('irsa_main "$@" </dev/null', f"trap irsa_cleanup EXIT; irsa_require_root; irsa_{mode} </dev/null")
-            line = as_root(f"bash -s -- {mode}")
-        command = f"export IRSA_HOST_ROOT={self.host.root} PATH={self.host.bin}:$PATH; " + line
-        return self.server.ssh(user, command, stdin=script)
+        return self.server.ssh(user, self._command(mode), stdin=script)
+
+    def _command(self, mode: str) -> str:
+        return f"export IRSA_HOST_ROOT={self.host.root} PATH={self.host.bin}:$PATH; " + apiserver.command_line(mode)
+
+    def start(self, mode: str, config: apiserver.HostConfig) -> subprocess.Popen:
+        """Start the script in ``mode`` over SSH without waiting: the test may cut the connection."""
+        process = subprocess.Popen(
+            self.server.ssh_argv("root", self._command(mode)), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True,
+        )
+        process.stdin.write(apiserver.host_script(self.host.distribution, config))
+        process.stdin.close()
+        process.stdin = None  # communicate() must not touch it again
+        return process
 
     def accept(self, config: apiserver.HostConfig, user: str = "root") -> subprocess.CompletedProcess:
         return self.run("accept", config, user)

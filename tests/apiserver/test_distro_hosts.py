@@ -215,8 +215,9 @@ def test_k3s_too_old_for_prepended_flags_is_rolled_back(ssh_server, distro_key, 
 
     err = failed(machine.apply(host_config([keys[0]])))
 
-    assert "did not become ready within 2s" in err and "rolled back" in err
-    assert f"{machine.host.drop_in} was removed" in err
+    # kube-apiserver's own words, from k3s's journal, and no wait for the timeout.
+    assert "its journal (journalctl -u k3s) says: Error: unknown flag: --" in err
+    assert "rolled back" in err and f"{machine.host.drop_in} was removed" in err
     assert without_key_dir(machine.host.tree()) == without_key_dir(before)
     assert machine.host.running().issuers == ["https://kubernetes.default.svc.cluster.local"]
 
@@ -256,6 +257,7 @@ def test_revert_after_apply_gives_back_every_file_byte_for_byte(distro, keys):
     assert distro.host.restarts() == 2
     assert distro.host.running().issuers == [DEFAULTS[distro.host.distribution][0]]
     assert "configured as irsa found it" in out
+    assert not distro.host.path("/var/lib/irsa/owner").exists(), "the host is no one's after a revert"
 
     succeeded(distro.revert(config))
     assert distro.host.restarts() == 2, "a second revert has nothing to do"
@@ -361,6 +363,22 @@ def test_k3s_host_already_passing_our_issuer_is_refused_with_the_file_named(
     assert f"{config_path} already passes --service-account-issuer={ISSUER}" in err
     assert machine.host.tree() == before
     assert machine.host.calls() == []
+
+
+def test_k3s_host_already_passing_our_issuer_still_accepts_and_unsigns(ssh_server, distro_key, tmp_path, keys):
+    # accept and unsign do not make irsa's issuer sign: the drop-in leaves out
+    # the issuer the user's file passes instead of refusing.
+    config = f'kube-apiserver-arg:\n- "service-account-issuer+={ISSUER}"\n'
+    machine = distro_machine("k3s", ssh_server, distro_key, tmp_path, config=config)
+
+    succeeded(machine.accept(host_config([keys[0]])))
+
+    running = machine.host.running()
+    assert running.issuers == ["https://kubernetes.default.svc.cluster.local", ISSUER], "once, not twice"
+    assert public_key_path(keys[0]) in running.key_files
+    assert f"{ISSUER}" not in machine.host.drop_in.read_text().split("kube-apiserver-arg+:")[1]
+    err = failed(machine.run("sign", host_config([keys[0]])))
+    assert "already passes --service-account-issuer" in err
 
 
 def test_k3s_issuer_that_only_starts_like_ours_is_not_mistaken_for_it(ssh_server, distro_key, tmp_path, keys):

@@ -2,7 +2,8 @@
 # irsa host script for kubeadm: makes kube-apiserver sign service-account
 # tokens for an external OIDC issuer (IAM Roles for Service Accounts).
 # Rendered by irsa (irsa/apiserver) from the Pulumi stack; do not edit.
-# Runs as root with the script on stdin: bash -s -- apply | bash -s -- revert
+# Runs as root with the script on stdin: bash -s -- MODE, one of
+# accept | sign | retire | apply | unsign | revert (irsa/apiserver/common.py)
 set -euo pipefail
 
 # --- inputs ---
@@ -11,7 +12,11 @@ IRSA_AUDIENCE=sts.amazonaws.com
 IRSA_API_AUDIENCES=https://kubernetes.default.svc
 IRSA_KEY_DIR=/opt/k8s
 IRSA_READY_TIMEOUT=300
+IRSA_LOCK_TIMEOUT=720
 IRSA_RESTART_WORKLOADS=false
+IRSA_NODE=node
+IRSA_OWNER_STACK=irsa
+IRSA_TAKE_OVER=false
 IRSA_KEY_IDS=(<key id>)
 IRSA_PUBLIC_KEYS=(
   '<public key PEM>
@@ -20,25 +25,33 @@ IRSA_PUBLIC_KEYS=(
 IRSA_SIGNING_KEY='<signing private key PEM>
 '
 
+IRSA_DIST_PREFIX=KUBEADM_
 KUBEADM_MANIFEST=/etc/kubernetes/manifests/kube-apiserver.yaml
-KUBEADM_PRISTINE=/etc/kubernetes/irsa/kube-apiserver.yaml.irsa-pristine
-KUBEADM_PREVIOUS=/etc/kubernetes/irsa/kube-apiserver.yaml.irsa-previous
+KUBEADM_BACKUP_DIR=/etc/kubernetes/irsa
 KUBEADM_KUBECONFIG=/etc/kubernetes/admin.conf
 KUBEADM_MARK_ADDED='# irsa:added (the next line; irsa revert removes it)'
 KUBEADM_MARK_COMMENTED='# irsa:commented (the next line; irsa revert uncomments it)'
 
 # --- shared by every distribution (irsa/apiserver/common.sh) ---
-# A distribution section defines irsa_apply, irsa_revert, irsa_issue_token and irsa_kubectl.
+# The modes (accept, sign, retire, apply, unsign, revert) and what each wants
+# the API server to accept and sign with are decided here, the same for every
+# distribution; irsa/apiserver/common.py's docstring describes the interface.
+# A distribution section defines the hooks listed there (irsa_dist_*,
+# irsa_issue_token, irsa_kubectl).
 
 # Tests point this at a fake host; on a real host every path is used as it is.
 IRSA_HOST_ROOT=${IRSA_HOST_ROOT:-/}
+IRSA_STATE_DIR=/var/lib/irsa
 IRSA_TEMP_FILES=()
 IRSA_CREATED_FILES=()
 IRSA_KEYS_CHANGED=false
 IRSA_PROBLEM=""
 
 irsa_log() { printf 'irsa: %s\n' "$*"; }
-irsa_fail() { printf 'irsa: error: %s\n' "$*" >&2; exit 1; }
+irsa_fail() {
+  printf 'irsa: error on %s: %s\n' "$IRSA_NODE" "$*" >&2
+  exit 1
+}
 
 irsa_host_path() { printf '%s%s' "${IRSA_HOST_ROOT%/}" "$1"; }
 
@@ -108,10 +121,18 @@ irsa_install_file() {
 # Key files as the API server names them (without IRSA_HOST_ROOT). The key id
 # in the name keeps an older key's file in place while a rollback may need it.
 irsa_public_key_path() { printf '%s/irsa-sa-%s.pub' "$IRSA_KEY_DIR" "$1"; }
-irsa_signing_key_path() { printf '%s/irsa-sa-%s.key' "$IRSA_KEY_DIR" "${IRSA_KEY_IDS[0]}"; }
+irsa_private_key_path() { printf '%s/irsa-sa-%s.key' "$IRSA_KEY_DIR" "$1"; }
+irsa_signing_key_path() { irsa_private_key_path "${IRSA_KEY_IDS[0]}"; }
 
 irsa_is_our_key_file() {
   case ${1##*/} in irsa-sa-*.pub | irsa-sa-*.key) return 0 ;; *) return 1 ;; esac
+}
+
+# The key id in one of our key file names.
+irsa_kid_of_path() {
+  local name=${1##*/}
+  name=${name#irsa-sa-}
+  printf '%s' "${name%.*}"
 }
 
 irsa_report_file() { # $1 host path, $2 what it is
@@ -123,21 +144,33 @@ irsa_report_file() { # $1 host path, $2 what it is
   fi
 }
 
-# Keys go through the printf builtin and a pipe: never onto a command line.
+# Write this run's keys that IRSA_WANT_* names. Keys go through the printf
+# builtin and a pipe: never onto a command line. A key of an earlier run that
+# is still wanted must already be on the host.
 irsa_install_keys() {
-  local dir path i
+  local dir path i kid
   dir=$(irsa_host_path "$IRSA_KEY_DIR")
   if [ ! -d "$dir" ]; then
     mkdir -p -m 0755 -- "$dir"
     irsa_log "created $dir"
   fi
-  path=$(irsa_host_path "$(irsa_signing_key_path)")
-  irsa_install_file "$path" 0600 < <(printf '%s' "$IRSA_SIGNING_KEY")
-  irsa_report_file "$path" "signing key, 0600"
-  for i in "${!IRSA_KEY_IDS[@]}"; do
-    path=$(irsa_host_path "$(irsa_public_key_path "${IRSA_KEY_IDS[$i]}")")
-    irsa_install_file "$path" 0644 < <(printf '%s' "${IRSA_PUBLIC_KEYS[$i]}")
-    irsa_report_file "$path" "verification key, 0644"
+  if [ "$IRSA_WANT_SIGN_KID" = "${IRSA_KEY_IDS[0]}" ]; then
+    path=$(irsa_host_path "$(irsa_signing_key_path)")
+    irsa_install_file "$path" 0600 < <(printf '%s' "$IRSA_SIGNING_KEY")
+    irsa_report_file "$path" "signing key, 0600"
+  elif [ -n "$IRSA_WANT_SIGN_KID" ] && [ ! -f "$dir/irsa-sa-$IRSA_WANT_SIGN_KID.key" ]; then
+    irsa_fail "the key this node signs with, $(irsa_private_key_path "$IRSA_WANT_SIGN_KID"), is missing"
+  fi
+  for kid in "${IRSA_WANT_KIDS[@]}"; do
+    path=$(irsa_host_path "$(irsa_public_key_path "$kid")")
+    for i in "${!IRSA_KEY_IDS[@]}"; do
+      if [ "${IRSA_KEY_IDS[$i]}" = "$kid" ]; then
+        irsa_install_file "$path" 0644 < <(printf '%s' "${IRSA_PUBLIC_KEYS[$i]}")
+        irsa_report_file "$path" "verification key, 0644"
+        continue 2
+      fi
+    done
+    [ -f "$path" ] || irsa_fail "the verification key $(irsa_public_key_path "$kid") of an earlier run is missing"
   done
 }
 
@@ -170,6 +203,127 @@ irsa_contains() { # $1 needle, rest haystack
   return 1
 }
 
+# Print the arguments in order, each once.
+irsa_unique() {
+  local item
+  local -a seen=()
+  for item in "$@"; do
+    [ -n "$item" ] || continue
+    irsa_contains "$item" "${seen[@]}" && continue
+    seen+=("$item")
+    printf '%s\n' "$item"
+  done
+}
+
+# --- the modes: what this node should accept and sign with ------------------
+# Reads what irsa's lines say now (set by irsa_dist_current):
+#   IRSA_CUR_SIGN_ISSUER, IRSA_CUR_SIGN_KID  irsa's signer ("" = the host's own)
+#   IRSA_CUR_ISSUERS, IRSA_CUR_KIDS          every issuer and key irsa's lines accept
+# and sets what the file should say:
+#   IRSA_WANT_SIGN_ISSUER, IRSA_WANT_SIGN_KID, IRSA_WANT_ISSUERS, IRSA_WANT_KIDS,
+#   IRSA_WANT_AUDIENCES ("" = leave the host's own audiences).
+# accept, sign and unsign only ever add to what is accepted; only retire, apply
+# and revert take something away. So a rollout of several nodes (every accept,
+# then every sign, then every retire) never has a node sign with something
+# another node does not accept.
+irsa_plan() { # $1 mode
+  local -a issuers kids
+  case $1 in
+    accept)
+      IRSA_WANT_SIGN_ISSUER=$IRSA_CUR_SIGN_ISSUER
+      IRSA_WANT_SIGN_KID=$IRSA_CUR_SIGN_KID
+      mapfile -t issuers < <(irsa_unique "$IRSA_CUR_SIGN_ISSUER" "${IRSA_CUR_ISSUERS[@]}" "$IRSA_ISSUER")
+      mapfile -t kids < <(irsa_unique "${IRSA_CUR_KIDS[@]}" "${IRSA_KEY_IDS[@]}")
+      ;;
+    sign)
+      IRSA_WANT_SIGN_ISSUER=$IRSA_ISSUER
+      IRSA_WANT_SIGN_KID=${IRSA_KEY_IDS[0]}
+      mapfile -t issuers < <(irsa_unique "$IRSA_ISSUER" "${IRSA_CUR_ISSUERS[@]}")
+      mapfile -t kids < <(irsa_unique "${IRSA_KEY_IDS[@]}" "${IRSA_CUR_KIDS[@]}")
+      ;;
+    retire)
+      if [ "$IRSA_CUR_SIGN_ISSUER" != "$IRSA_ISSUER" ] || [ "$IRSA_CUR_SIGN_KID" != "${IRSA_KEY_IDS[0]}" ]; then
+        irsa_fail "retire: this node does not sign with $IRSA_ISSUER and key ${IRSA_KEY_IDS[0]} yet (sign must succeed on every node first)"
+      fi
+      IRSA_WANT_SIGN_ISSUER=$IRSA_ISSUER
+      IRSA_WANT_SIGN_KID=${IRSA_KEY_IDS[0]}
+      issuers=("$IRSA_ISSUER")
+      kids=("${IRSA_KEY_IDS[@]}")
+      ;;
+    apply)
+      IRSA_WANT_SIGN_ISSUER=$IRSA_ISSUER
+      IRSA_WANT_SIGN_KID=${IRSA_KEY_IDS[0]}
+      issuers=("$IRSA_ISSUER")
+      kids=("${IRSA_KEY_IDS[@]}")
+      ;;
+    unsign)
+      IRSA_WANT_SIGN_ISSUER=""
+      IRSA_WANT_SIGN_KID=""
+      mapfile -t issuers < <(irsa_unique "$IRSA_CUR_SIGN_ISSUER" "${IRSA_CUR_ISSUERS[@]}")
+      kids=("${IRSA_CUR_KIDS[@]}")
+      ;;
+    *) irsa_fail "irsa_plan: unknown mode $1" ;;
+  esac
+  IRSA_WANT_ISSUERS=("${issuers[@]}")
+  IRSA_WANT_KIDS=("${kids[@]}")
+  IRSA_WANT_AUDIENCES=""
+  if [ -n "$IRSA_WANT_SIGN_ISSUER" ]; then IRSA_WANT_AUDIENCES=$IRSA_API_AUDIENCES; fi
+}
+
+# --- who configured this host ------------------------------------------------
+# $IRSA_STATE_DIR/owner names the stack and node whose irsa configured this
+# host. Another stack is refused unless IRSA_TAKE_OVER; within one stack a node
+# entry that is no longer the owner (a renamed host) reverts nothing.
+
+irsa_state_path() { irsa_host_path "$IRSA_STATE_DIR/$1"; }
+
+irsa_owner_field() { # $1 field (stack|node): its value in the owner file, or ""
+  local file
+  file=$(irsa_state_path owner)
+  [ -f "$file" ] || return 0
+  sed -n "s/^$1=//p" "$file" | head -n 1
+}
+
+irsa_ensure_state_dir() {
+  local dir
+  dir=$(irsa_host_path "$IRSA_STATE_DIR")
+  mkdir -p -m 0700 -- "$dir"
+  chmod 0700 -- "$dir"
+}
+
+# Before a change: refuse another stack's host, unless told to take it over.
+irsa_claim_host() {
+  local stack node
+  stack=$(irsa_owner_field stack)
+  node=$(irsa_owner_field node)
+  if [ -n "$stack" ] && [ "$stack" != "$IRSA_OWNER_STACK" ]; then
+    if [ "$IRSA_TAKE_OVER" != true ]; then
+      irsa_fail "this host's kube-apiserver is configured by another irsa stack ($stack, node $node); two stacks would flip its issuer back and forth. Destroy that stack first, or set irsa:takeOverHost to true to take the host over"
+    fi
+    irsa_log "taking the host over from stack $stack (irsa:takeOverHost is true)"
+  elif [ -n "$node" ] && [ "$node" != "$IRSA_NODE" ]; then
+    irsa_log "this host was configured as node $node of this stack; it is node $IRSA_NODE now"
+  fi
+  irsa_ensure_state_dir
+  irsa_install_file "$(irsa_state_path owner)" 0600 < <(printf 'stack=%s\nnode=%s\n' "$IRSA_OWNER_STACK" "$IRSA_NODE")
+}
+
+# Before unsign or revert: whether this run may undo the host's configuration.
+irsa_is_owner() {
+  local stack node
+  stack=$(irsa_owner_field stack)
+  node=$(irsa_owner_field node)
+  if [ -n "$stack" ] && [ "$stack" != "$IRSA_OWNER_STACK" ]; then
+    irsa_log "this host is configured by another irsa stack ($stack, node $node): left as it is"
+    return 1
+  fi
+  if [ -n "$node" ] && [ "$node" != "$IRSA_NODE" ]; then
+    irsa_log "this host is configured as node $node of this stack now: left as it is"
+    return 1
+  fi
+  return 0
+}
+
 irsa_b64url_decode() {
   local s
   s=$(printf '%s' "$1" | tr '_-' '/+')
@@ -182,9 +336,10 @@ irsa_json_string() {
   printf '%s' "$1" | sed -n "s/.*\"$2\"[[:space:]]*:[[:space:]]*\"\([^\"]*\)\".*/\1/p"
 }
 
-# Ask the API server for a token and check who signed it. The token itself is
-# never printed and never passed to another program's command line.
-irsa_self_check() {
+# Ask the API server for a token and check who signed it: issuer $1 and, when
+# given, key id $2. The token itself is never printed and never passed to
+# another program's command line.
+irsa_self_check() { # $1 expected iss, $2 expected kid or ""
   local token header rest claims iss kid errors
   irsa_log "self-check: asking the API server for a token with audience $IRSA_AUDIENCE"
   errors=$(mktemp)
@@ -198,12 +353,12 @@ irsa_self_check() {
   claims=$(irsa_b64url_decode "${rest%%.*}" 2>/dev/null || true)
   iss=$(irsa_json_string "$claims" iss)
   kid=$(irsa_json_string "$header" kid)
-  if [ "$iss" != "$IRSA_ISSUER" ]; then
-    IRSA_PROBLEM="self-check failed: new tokens carry iss '$iss', expected '$IRSA_ISSUER'"
+  if [ "$iss" != "$1" ]; then
+    IRSA_PROBLEM="self-check failed: new tokens carry iss '$iss', expected '$1'"
     return 1
   fi
-  if [ "$kid" != "${IRSA_KEY_IDS[0]}" ]; then
-    IRSA_PROBLEM="self-check failed: new tokens carry kid '$kid', expected the signing key's id '${IRSA_KEY_IDS[0]}'"
+  if [ -n "$2" ] && [ "$kid" != "$2" ]; then
+    IRSA_PROBLEM="self-check failed: new tokens carry kid '$kid', expected the signing key's id '$2'"
     return 1
   fi
   irsa_log "self-check passed: new tokens carry iss $iss and kid $kid"
@@ -224,78 +379,361 @@ irsa_restart_workloads() {
   irsa_log "rolling restart started for $count workloads"
 }
 
+# --- the flow every distribution shares ---------------------------------------
+
+# Sets IRSA_TEMP to a temp file next to config file $2 holding filter $1's
+# output for file $3 (default: $2), ending like $2 does.
+irsa_filtered_copy() {
+  local input=${3:-$2}
+  [ -e "$input" ] || input=/dev/null
+  irsa_temp_next_to "$2"
+  "$1" <"$input" >"$IRSA_TEMP"
+  irsa_match_final_newline "$2" "$IRSA_TEMP"
+}
+
+# --- where the backups live, and a config file that is irsa's own -------------
+# Backups sit next to the config file unless the distribution names a folder
+# (irsa_dist_backup_dir: kubeadm's kubelet would run a copy left in its folder).
+irsa_backup_path() { # $1 config file, $2 pristine|previous
+  if declare -F irsa_dist_backup_dir >/dev/null; then
+    printf '%s/%s.irsa-%s' "$(irsa_dist_backup_dir)" "${1##*/}" "$2"
+  else
+    printf '%s.irsa-%s' "$1" "$2"
+  fi
+}
+
+# A distribution whose config file is irsa's own (IRSA_DIST_OWNS_FILE=true: k3s's
+# drop-in) has no file where another has a file without irsa's lines: an empty
+# result removes the file (irsa_dist_remove), a missing file reads as empty.
+irsa_owns_file() { [ "${IRSA_DIST_OWNS_FILE:-false}" = true ]; }
+
+irsa_same_content() { # $1 $2: equal bytes, a missing file being empty
+  if [ -e "$1" ] && [ -e "$2" ]; then cmp -s -- "$1" "$2"; return; fi
+  [ ! -s "$1" ] && [ ! -s "$2" ]
+}
+
+# Move temp file $2 into place as config file $1 (an empty one of irsa's own: remove $1).
+irsa_put_config() {
+  if irsa_owns_file && [ ! -s "$2" ]; then
+    rm -f -- "$2"
+    [ ! -e "$1" ] || irsa_dist_remove "$1"
+  elif [ -e "$1" ]; then
+    irsa_replace_file "$1" "$2"
+  else
+    chown 0:0 -- "$2"
+    chmod 0600 -- "$2"
+    mv -f -- "$2" "$1"
+  fi
+}
+
+# Keep a copy of config file $1 in $2; a missing file of irsa's own leaves no copy.
+irsa_keep_copy() {
+  if [ -e "$1" ]; then
+    mkdir -p -m 0700 -- "$(dirname -- "$2")"
+    irsa_copy_file "$1" "$2"
+  else
+    rm -f -- "$2"
+  fi
+}
+
+# Put copy $2 back as config file $1 (no copy: irsa's own file had not been there).
+irsa_restore_copy() {
+  if [ -e "$2" ]; then
+    irsa_copy_file "$2" "$1"
+  elif irsa_owns_file && [ -e "$1" ]; then
+    irsa_dist_remove "$1"
+  fi
+}
+
+# Render the file this mode wants from the stripped copy $1 (IRSA_TEMP: the result).
+irsa_rendered_copy() { # $1 stripped copy, $2 config file
+  irsa_temp_next_to "$2"
+  irsa_dist_render "$1" >"$IRSA_TEMP"
+  irsa_match_final_newline "$2" "$IRSA_TEMP"
+}
+
+# Put the previous file back and restart, then stop with a message saying so.
+irsa_roll_back() { # $1 config file, $2 its previous copy, $3 whether it was rewritten; IRSA_PROBLEM says why
+  local why=$IRSA_PROBLEM what path kept_path
+  local -a kept=()
+  irsa_log "rolling back: $why"
+  if [ "$3" = true ]; then
+    irsa_restore_copy "$1" "$2"
+    if [ -e "$2" ]; then what="$1 holds the previous file again (a copy stays at $2)"; else what="$1 was removed"; fi
+  else
+    what="$1 was not changed"
+  fi
+  while IFS= read -r kept_path; do
+    kept+=("$(irsa_host_path "$kept_path")")
+  done < <(irsa_dist_marked_key_paths "$1")
+  for path in "${IRSA_CREATED_FILES[@]}"; do
+    if ! irsa_contains "$path" "${kept[@]}"; then
+      rm -f -- "$path"
+      irsa_log "removed $path"
+    fi
+  done
+  if irsa_dist_restart_and_wait; then
+    irsa_fail "$why. The change was rolled back: $what, new key files were removed, and the API server is ready with its previous configuration."
+  fi
+  irsa_fail "$why. The change was rolled back ($what), but the API server is still not ready: $IRSA_PROBLEM"
+}
+
+# After a successful change: remove key files that only the previous file named.
+irsa_remove_stale_keys() { # $1 previous file, $2 current file
+  local path
+  local -a now
+  mapfile -t now < <(irsa_dist_marked_key_paths "$2")
+  while IFS= read -r path; do
+    if ! irsa_contains "$path" "${now[@]}"; then irsa_remove_key_files "$path"; fi
+  done < <(irsa_dist_marked_key_paths "$1")
+}
+
+# accept, sign, retire, apply and unsign: make the file say what irsa_plan
+# wants, restart only if something changed, check, roll back on failure.
+irsa_change() { # $1 mode
+  local mode=$1 config previous pristine clean desired expected_iss wrote=false
+  if [ "$mode" = unsign ] && [ ! -f "$(irsa_dist_config_path)" ]; then
+    irsa_log "$(irsa_dist_config_path) not found (the distribution removed?): nothing to unsign"
+    return 0
+  fi
+  irsa_dist_preflight
+  config=$IRSA_CONFIG_FILE
+  previous=$(irsa_backup_path "$config" previous)
+  pristine=$(irsa_backup_path "$config" pristine)
+  if [ "$mode" = unsign ]; then
+    irsa_is_owner || return 0
+  else
+    irsa_claim_host
+  fi
+  irsa_dist_current "$config"
+  irsa_plan "$mode"
+  local signer="the host's own issuer and key"
+  [ -z "$IRSA_WANT_SIGN_ISSUER" ] || signer="$IRSA_WANT_SIGN_ISSUER (key $IRSA_WANT_SIGN_KID)"
+  irsa_log "$mode: this node signs with $signer; irsa's accepted issuers: ${IRSA_WANT_ISSUERS[*]}"
+  irsa_install_keys
+  irsa_filtered_copy irsa_dist_strip "$config"
+  clean=$IRSA_TEMP
+  irsa_rendered_copy "$clean" "$config"
+  desired=$IRSA_TEMP
+  expected_iss=$(irsa_dist_signing_issuer "$desired")
+  if irsa_same_content "$desired" "$config"; then
+    irsa_log "$config already carries these flags: not written"
+  else
+    if [ ! -e "$pristine" ] && ! irsa_owns_file; then
+      mkdir -p -m 0700 -- "$(dirname -- "$pristine")"
+      irsa_copy_file "$clean" "$pristine" "$config"
+      irsa_log "kept the file as irsa found it: $pristine"
+    fi
+    irsa_keep_copy "$config" "$previous"
+    irsa_put_config "$config" "$desired"
+    wrote=true
+    if [ -e "$previous" ]; then
+      irsa_log "rewrote $config (the file before: $previous)"
+    else
+      irsa_log "wrote $config (irsa's own file; there was none before)"
+    fi
+  fi
+  if [ "$wrote" = false ] && [ "$IRSA_KEYS_CHANGED" = false ]; then
+    irsa_log "nothing changed on this host: no restart"
+    irsa_self_check "$expected_iss" "$IRSA_WANT_SIGN_KID" || irsa_fail "$IRSA_PROBLEM"
+  else
+    irsa_dist_restart_and_wait || irsa_roll_back "$config" "$previous" "$wrote"
+    irsa_self_check "$expected_iss" "$IRSA_WANT_SIGN_KID" || irsa_roll_back "$config" "$previous" "$wrote"
+    if [ "$wrote" = true ]; then irsa_remove_stale_keys "$previous" "$config"; fi
+    if [ "$IRSA_RESTART_WORKLOADS" = true ] && [ -n "$IRSA_WANT_SIGN_ISSUER" ]; then irsa_restart_workloads; fi
+  fi
+  irsa_log "done ($mode): kube-apiserver signs service-account tokens for $expected_iss"
+}
+
+irsa_unsign() { irsa_change unsign; }
+
+irsa_revert() {
+  local config previous clean why
+  local -a ours=() in_key_dir=()
+  mapfile -t in_key_dir < <(irsa_key_dir_files)
+  config=$(irsa_dist_config_path)
+  irsa_is_owner || return 0
+  if [ ! -f "$config" ]; then
+    irsa_log "$config not found (the distribution removed?): no flags to revert"
+    irsa_remove_key_files "${in_key_dir[@]}"
+    rm -f -- "$(irsa_state_path owner)"
+    return 0
+  fi
+  irsa_dist_preflight
+  previous=$(irsa_backup_path "$config" previous)
+  mapfile -t ours < <(irsa_dist_marked_key_paths "$config")
+  irsa_filtered_copy irsa_dist_strip "$config"
+  clean=$IRSA_TEMP
+  if irsa_same_content "$clean" "$config"; then
+    irsa_log "$config carries no irsa lines: not written"
+  else
+    irsa_keep_copy "$config" "$previous"
+    irsa_put_config "$config" "$clean"
+    if irsa_owns_file; then
+      irsa_log "removed irsa's file $config (a copy stays at $previous until the API server is ready)"
+    else
+      irsa_log "removed irsa's lines from $config (the file before: $previous)"
+    fi
+    if ! irsa_dist_restart_and_wait; then
+      why=$IRSA_PROBLEM
+      irsa_restore_copy "$config" "$previous"
+      irsa_dist_restart_and_wait || true
+      irsa_fail "$why. The revert was rolled back: $config holds irsa's flags again and the key files stay; run it again (pulumi destroy) once the API server is healthy."
+    fi
+    if [ "$IRSA_RESTART_WORKLOADS" = true ]; then irsa_restart_workloads; fi
+  fi
+  irsa_remove_key_files "${ours[@]}" "${in_key_dir[@]}"
+  irsa_forget_backups "$config"
+  rm -f -- "$(irsa_state_path owner)"
+  irsa_log "done: kube-apiserver is configured as irsa found it"
+}
+
+# After a revert: the backups are no longer needed if the file is as irsa found it.
+irsa_forget_backups() { # $1 config file
+  local pristine previous
+  pristine=$(irsa_backup_path "$1" pristine)
+  previous=$(irsa_backup_path "$1" previous)
+  if [ -e "$pristine" ] && ! cmp -s -- "$pristine" "$1"; then
+    irsa_log "kept $pristine: $1 differs from the file irsa first found (edited since?)"
+    return 0
+  fi
+  if [ -e "$pristine" ] || [ -e "$previous" ]; then
+    rm -f -- "$pristine" "$previous"
+    irsa_log "removed the backups $pristine and $previous"
+  fi
+  if declare -F irsa_dist_backup_dir >/dev/null; then
+    rmdir -- "$(irsa_dist_backup_dir)" 2>/dev/null || true
+  fi
+}
+
+# --- a run that survives the SSH session ---------------------------------------
+# The SSH session only starts the run and follows its log: the run itself is
+# detached (systemd-run, or setsid), so a dropped connection cannot stop it
+# between a restart and its rollback. It holds a host-side lock, keeps its log
+# under $IRSA_STATE_DIR/runs (root only) and records its exit status there.
+
+irsa_runs_dir() { irsa_state_path runs; }
+
+# Write the detached copy of this script: every IRSA_* and distribution
+# variable (keys included: the file is 0600 in a 0700 directory, and the run
+# deletes it as it starts), every function, and the call.
+irsa_write_run_file() { # $1 file, $2 mode, $3 run id path
+  local -a names
+  mapfile -t names < <(compgen -v | grep -E "^(IRSA_|${IRSA_DIST_PREFIX:-IRSA_})")
+  (
+    umask 077
+    {
+      printf '#!/usr/bin/env bash\nset -euo pipefail\nrm -f -- "$0"\n'
+      declare -p "${names[@]}"
+      declare -f
+      printf 'IRSA_DETACHED=true\nIRSA_RUN=%q\nirsa_main %q </dev/null\n' "$3" "$2"
+    } >"$1"
+  )
+}
+
+# Print the new complete lines of log $1 from byte $IRSA_FOLLOWED on; errors go to stderr.
+irsa_print_new_lines() { # $1 log, $2 "all": also a last line without a newline
+  local size chunk line
+  [ -f "$1" ] || return 0
+  size=$(stat -c %s -- "$1")
+  [ "$size" -gt "$IRSA_FOLLOWED" ] || return 0
+  chunk=$(tail -c +"$((IRSA_FOLLOWED + 1))" -- "$1" | head -c "$((size - IRSA_FOLLOWED))"; printf x)
+  chunk=${chunk%x}
+  if [ "$2" != all ] && [[ $chunk != *$'\n'* ]]; then return 0; fi
+  if [ "$2" != all ]; then chunk=${chunk%$'\n'*}$'\n'; fi
+  IRSA_FOLLOWED=$((IRSA_FOLLOWED + ${#chunk}))
+  while IFS= read -r line || [ -n "$line" ]; do
+    case $line in "irsa: error"*) printf '%s\n' "$line" >&2 ;; *) printf '%s\n' "$line" ;; esac
+  done <<<"${chunk%$'\n'}"
+}
+
+irsa_detach() { # $1 mode
+  local runs id file log code
+  irsa_ensure_state_dir
+  runs=$(irsa_runs_dir)
+  mkdir -p -m 0700 -- "$runs"
+  id="$(date +%Y%m%dT%H%M%S)-$$-$1"
+  file=$runs/$id.sh
+  log=$runs/$id.log
+  irsa_write_run_file "$file" "$1" "$runs/$id"
+  (umask 077 && : >"$log")
+  if [ "$IRSA_HOST_ROOT" = / ] && [ -d /run/systemd/system ] && command -v systemd-run >/dev/null; then
+    # Outside the SSH login's session scope: logind's KillUserProcesses cannot end it.
+    systemd-run --quiet --collect --unit "irsa-$id" --setenv=PATH="$PATH" \
+      -p StandardInput=null -p StandardOutput="append:$log" -p StandardError="append:$log" \
+      bash "$file" >/dev/null
+  else
+    setsid bash "$file" >>"$log" 2>&1 </dev/null &
+  fi
+  IRSA_FOLLOWED=0
+  until [ -f "$runs/$id.exit" ]; do
+    irsa_print_new_lines "$log" complete
+    sleep 0.5
+  done
+  irsa_print_new_lines "$log" all
+  code=$(cat -- "$runs/$id.exit")
+  : >"$runs/$id.collected"
+  exit "$code"
+}
+
+# In the detached run: record the exit status for the follower (atomically).
+irsa_finish() {
+  local code=$? temp
+  irsa_cleanup
+  if [ -n "${IRSA_RUN:-}" ]; then
+    temp=$(mktemp "$IRSA_RUN.exit.XXXXXX")
+    printf '%s\n' "$code" >"$temp"
+    mv -f -- "$temp" "$IRSA_RUN.exit"
+  fi
+}
+
+# Earlier runs whose end nobody saw (the connection was lost): say how they
+# ended, then keep only the last 20 runs' files.
+irsa_report_unfollowed() {
+  local runs exit_file id last
+  runs=$(irsa_runs_dir)
+  for exit_file in "$runs"/*.exit; do
+    [ -f "$exit_file" ] || continue
+    id=${exit_file%.exit}
+    [ "$id" != "$IRSA_RUN" ] && [ ! -e "$id.collected" ] || continue
+    last=$(grep -E '^irsa: (error|done)' -- "$id.log" 2>/dev/null | tail -n 1 || true)
+    irsa_log "an earlier run lost its connection before it ended: ${id##*/} ended with exit $(cat -- "$exit_file"): ${last:-no result line}"
+    : >"$id.collected"
+  done
+  ls -1t -- "$runs"/*.log 2>/dev/null | tail -n +21 | while IFS= read -r last; do
+    rm -f -- "$last" "${last%.log}.exit" "${last%.log}.collected"
+  done
+}
+
+irsa_lock() {
+  local lock
+  lock=$(irsa_state_path lock)
+  exec 9>>"$lock"
+  if ! flock -n 9; then
+    irsa_log "another irsa run holds $lock: waiting up to ${IRSA_LOCK_TIMEOUT}s"
+    flock -w "$IRSA_LOCK_TIMEOUT" 9 || irsa_fail "another irsa run still holds $lock after ${IRSA_LOCK_TIMEOUT}s; its log is under $(irsa_runs_dir). Run pulumi up again when it has finished"
+  fi
+}
+
 irsa_main() {
-  trap irsa_cleanup EXIT
-  irsa_require_root
   case ${1:-} in
-    apply) irsa_apply ;;
-    revert) irsa_revert ;;
-    *) irsa_fail "usage: bash -s -- apply|revert, with this script on stdin" ;;
+    accept | sign | retire | apply | unsign | revert) ;;
+    *) irsa_fail "usage: bash -s -- accept|sign|retire|apply|unsign|revert, with this script on stdin" ;;
   esac
-}
-
-# --- waiting for an API server that has no "wait until ready" command (irsa/apiserver/poll.sh) ---
-
-# Run "$@" about once a second until it succeeds, for at most $1 seconds.
-irsa_poll() {
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@"; do
-    [ "$SECONDS" -lt "$deadline" ] || return 1
-    sleep 1
-  done
-}
-
-# --- who signs new tokens, for the 'accept' phase (irsa/apiserver/signer.sh) ---
-# 'accept' makes the API server accept irsa's issuer and keys without signing
-# with them: a fresh token's issuer and key id must be the same after the
-# change as before it.
-
-# Prints "ISS KID" of a fresh token. The token itself is never printed.
-irsa_current_signer() {
-  local token header rest claims
-  token=$(irsa_issue_token "$IRSA_AUDIENCE" 2>/dev/null) || return 1
-  header=$(irsa_b64url_decode "${token%%.*}" 2>/dev/null || true)
-  rest=${token#*.}
-  claims=$(irsa_b64url_decode "${rest%%.*}" 2>/dev/null || true)
-  printf '%s %s' "$(irsa_json_string "$claims" iss)" "$(irsa_json_string "$header" kid)"
-}
-
-# Sets IRSA_SIGNER_BEFORE, or stops: 'accept' needs an API server that answers.
-irsa_note_signer() {
-  IRSA_SIGNER_BEFORE=$(irsa_current_signer) ||
-    irsa_fail "the API server gave no token before the change: 'accept' needs a running API server; nothing was changed"
-  irsa_log "signer before the change: iss ${IRSA_SIGNER_BEFORE% *} kid ${IRSA_SIGNER_BEFORE#* }"
-}
-
-# After the change: the same issuer and key still sign. Sets IRSA_PROBLEM when not.
-irsa_signer_check() {
-  local now
-  irsa_log "self-check: asking the API server for a token with audience $IRSA_AUDIENCE"
-  if ! now=$(irsa_current_signer); then
-    IRSA_PROBLEM="self-check failed: the API server gave no token"
-    return 1
+  if [ "${IRSA_DETACHED:-false}" != true ]; then
+    trap irsa_cleanup EXIT
+    irsa_require_root
+    irsa_detach "$1"
   fi
-  if [ "$now" != "$IRSA_SIGNER_BEFORE" ]; then
-    IRSA_PROBLEM="self-check failed: new tokens carry iss '${now% *}' and kid '${now#* }'; 'accept' must leave iss '${IRSA_SIGNER_BEFORE% *}' and kid '${IRSA_SIGNER_BEFORE#* }' signing"
-    return 1
-  fi
-  irsa_log "self-check passed: new tokens still carry iss ${now% *} and kid ${now#* }"
-}
-
-# Only the public keys: in 'accept' the host verifies with them and signs with nothing of irsa's.
-irsa_install_public_keys() {
-  local dir path i
-  dir=$(irsa_host_path "$IRSA_KEY_DIR")
-  if [ ! -d "$dir" ]; then
-    mkdir -p -m 0755 -- "$dir"
-    irsa_log "created $dir"
-  fi
-  for i in "${!IRSA_KEY_IDS[@]}"; do
-    path=$(irsa_host_path "$(irsa_public_key_path "${IRSA_KEY_IDS[$i]}")")
-    irsa_install_file "$path" 0644 < <(printf '%s' "${IRSA_PUBLIC_KEYS[$i]}")
-    irsa_report_file "$path" "verification key, 0644"
-  done
+  trap irsa_finish EXIT
+  IRSA_MODE=$1
+  irsa_lock
+  irsa_report_unfollowed
+  case $1 in
+    accept | sign | retire | apply) irsa_change "$1" ;;
+    unsign) irsa_unsign ;;
+    revert) irsa_revert ;;
+  esac
 }
 
 # --- kubeadm: the kube-apiserver static pod manifest, edited line by line (irsa/apiserver/kubeadm.sh) ---
@@ -315,20 +753,27 @@ irsa_kubectl() { kubeadm_kubectl "$@"; }
 KUBEADM_SERVER=""
 kubeadm_kubectl() { kubectl --kubeconfig "$KUBEADM_KUBECONFIG" ${KUBEADM_SERVER:+--server "https://$KUBEADM_SERVER"} "$@"; }
 
-kubeadm_preflight() { # $1: the manifest on this host
-  [ -f "$1" ] || irsa_fail "kubeadm control plane not found: $1 is missing (run irsa against a control-plane node)"
+irsa_dist_config_path() { irsa_host_path "$KUBEADM_MANIFEST"; }
+# Outside the manifest folder: the kubelet would run a second API server from a copy there.
+irsa_dist_backup_dir() { irsa_host_path "$KUBEADM_BACKUP_DIR"; }
+
+irsa_dist_preflight() {
+  IRSA_CONFIG_FILE=$(irsa_dist_config_path)
+  [ -f "$IRSA_CONFIG_FILE" ] || irsa_fail "kubeadm control plane not found: $IRSA_CONFIG_FILE is missing (run irsa against a control-plane node)"
   local program
   for program in kubectl crictl; do
     command -v "$program" >/dev/null || irsa_fail "no $program command on PATH: irsa needs it to see the kubelet replace kube-apiserver"
   done
-  KUBEADM_SERVER=$(sed -n 's/^ *kubeadm\.kubernetes\.io\/kube-apiserver\.advertise-address\.endpoint: *//p' "$1" | head -n 1)
-  irsa_log "preflight: kube-apiserver static pod found ($1), running as root; API server of this node: ${KUBEADM_SERVER:-as in the kubeconfig}"
+  if [ "${IRSA_MODE:-}" != revert ] && ! grep -qE '^[[:space:]]*- --service-account-issuer=' "$IRSA_CONFIG_FILE"; then
+    irsa_fail "$IRSA_CONFIG_FILE has no '- --service-account-issuer=…' line in its command: not a manifest kubeadm wrote; nothing was changed"
+  fi
+  KUBEADM_SERVER=$(sed -n 's/^ *kubeadm\.kubernetes\.io\/kube-apiserver\.advertise-address\.endpoint: *//p' "$IRSA_CONFIG_FILE" | head -n 1)
+  kubeadm_note_running
+  irsa_log "preflight: kube-apiserver static pod found ($IRSA_CONFIG_FILE), running as root; API server of this node: ${KUBEADM_SERVER:-as in the kubeconfig}"
 }
 
-kubeadm_backup_dir() { irsa_host_path "${KUBEADM_PRISTINE%/*}"; }
-
 # stdin → stdout: the manifest without anything irsa added or commented.
-kubeadm_strip_marked() {
+irsa_dist_strip() {
   awk -v added="$KUBEADM_MARK_ADDED" -v commented="$KUBEADM_MARK_COMMENTED" '
     function bare(line) { sub(/^[ \t]+/, "", line); return line }
     pending == "added" { pending = ""; next }
@@ -338,26 +783,38 @@ kubeadm_strip_marked() {
     { print }'
 }
 
-# The manifest irsa wants, from irsa's inputs and the manifest as irsa found it
-# ($1, without irsa lines; read twice). irsa's block goes before the first
-# issuer: the first issuer signs, the later ones stay accepted. The signing key
-# and the audiences take one value: their lines are commented where they stand.
-# The audiences keep what the API server accepted before (its --api-audiences,
-# or else its issuers, the default) so that tokens pods hold stay valid. A line
-# that already names irsa's issuer or one of its key files (a host set up by
-# hand) is commented too: kube-apiserver refuses an issuer given twice.
+irsa_dist_render() { # $1 the stripped manifest
+  local rc=0
+  kubeadm_add_marked "$1" || rc=$?
+  case $rc in
+    0) ;;
+    4) irsa_fail "$IRSA_CONFIG_FILE has no volumeMounts and volumes lists to mount $IRSA_KEY_DIR into kube-apiserver: not a manifest kubeadm wrote; nothing was changed" ;;
+    *) irsa_fail "$IRSA_CONFIG_FILE has no '- --service-account-issuer=…' line in its command: not a manifest kubeadm wrote; nothing was changed" ;;
+  esac
+}
+
+# The manifest IRSA_WANT_* asks for, from the manifest as irsa found it ($1,
+# without irsa lines; read twice). When irsa signs, its block goes before the
+# first issuer (the first issuer signs, the later ones stay accepted), and the
+# lines that take one value are commented where they stand: the signing key
+# and the audiences. The audiences keep what the API server accepted before
+# (its --api-audiences, or else its issuers, the default) so that tokens pods
+# hold stay valid. A line that already names one of irsa's issuers or key
+# files (a host set up by hand) is commented too: kube-apiserver refuses an
+# issuer given twice. When the host signs, the block goes after the first
+# issuer, holds no signing key and no audiences, and leaves out what the
+# host's own lines already name; nothing is commented.
 # kube-apiserver runs in a container that sees only the host folders mounted
 # into it: unless irsa:keyDir is inside one (kubeadm mounts /etc/kubernetes/pki
 # at the same path), irsa adds a read-only hostPath volume for it.
-# $2 accept: irsa's issuer goes after the first other issuer and the signing
-# key stays as it is, so irsa's issuer and keys are accepted, not used to sign.
 # Exit 3: no issuer line; exit 4: no volumeMounts or volumes list to add to.
 kubeadm_add_marked() {
-  local kid keys=""
-  for kid in "${IRSA_KEY_IDS[@]}"; do keys+="$(irsa_public_key_path "$kid")"$'\n'; done
-  KUBEADM_KEYS=$keys KUBEADM_SIGNING=$(irsa_signing_key_path) \
+  local kid keys="" signing_key=""
+  for kid in "${IRSA_WANT_KIDS[@]}"; do keys+="$(irsa_public_key_path "$kid")"$'\n'; done
+  [ -z "$IRSA_WANT_SIGN_KID" ] || signing_key=$(irsa_private_key_path "$IRSA_WANT_SIGN_KID")
+  KUBEADM_KEYS=$keys KUBEADM_SIGNING=$signing_key KUBEADM_ISSUERS=$(printf '%s\n' "${IRSA_WANT_ISSUERS[@]}") \
     awk -v added="$KUBEADM_MARK_ADDED" -v commented="$KUBEADM_MARK_COMMENTED" \
-    -v issuer="$IRSA_ISSUER" -v irsa_audiences="$IRSA_API_AUDIENCES" -v key_dir="$IRSA_KEY_DIR" -v phase="${2:-apply}" '
+    -v signer="$IRSA_WANT_SIGN_ISSUER" -v irsa_audiences="$IRSA_WANT_AUDIENCES" -v key_dir="$IRSA_KEY_DIR" '
     function bare(line) { sub(/^[ \t]+/, "", line); return line }
     function flag(line) {
       sub(/^[ \t]+/, "", line)
@@ -380,13 +837,20 @@ kubeadm_add_marked() {
     }
     function mark(at, line) { print at added; print at line }
     BEGIN {
+      signing = signer != ""
       n = split(ENVIRON["KUBEADM_KEYS"], list, "\n")
       for (i = 1; i <= n; i++) if (list[i] != "") { keys[++nkeys] = list[i]; ours[list[i]] = 1 }
+      n = split(ENVIRON["KUBEADM_ISSUERS"], list, "\n")
+      for (i = 1; i <= n; i++) if (list[i] != "") { iss[++niss] = list[i]; our_issuer[list[i]] = 1 }
     }
     NR == FNR {
       f = flag($0)
       if (f == "--api-audiences") { had_audiences = 1; before = add(before, value($0)) }
-      if (f == "--service-account-issuer" && value($0) != issuer) issuers = add(issuers, value($0))
+      if (f == "--service-account-issuer") {
+        host_issuer[value($0)] = 1
+        if (!(value($0) in our_issuer)) issuers = add(issuers, value($0))
+      }
+      if (f == "--service-account-key-file") host_key[value($0)] = 1
       line = bare($0)
       sub(/^- /, "", line)
       if (line ~ /^mountPath: /) {
@@ -417,29 +881,67 @@ kubeadm_add_marked() {
     !mounted && !mount_added && bare($0) == "volumeMounts:" { print; pending = "mount"; next }
     !mounted && !volume_added && bare($0) == "volumes:" { print; pending = "volume"; next }
     function block(at) {
-      mark(at, "- --service-account-issuer=" issuer)
-      for (i = 1; i <= nkeys; i++) mark(at, "- --service-account-key-file=" keys[i])
-      if (phase != "accept") mark(at, "- --service-account-signing-key-file=" ENVIRON["KUBEADM_SIGNING"])
-      mark(at, "- --api-audiences=" audiences)
+      if (signing) mark(at, "- --service-account-issuer=" signer)
+      for (i = 1; i <= niss; i++) {
+        if (iss[i] == signer || (!signing && iss[i] in host_issuer)) continue
+        mark(at, "- --service-account-issuer=" iss[i])
+      }
+      for (i = 1; i <= nkeys; i++) {
+        if (!signing && keys[i] in host_key) continue
+        mark(at, "- --service-account-key-file=" keys[i])
+      }
+      if (ENVIRON["KUBEADM_SIGNING"] != "") mark(at, "- --service-account-signing-key-file=" ENVIRON["KUBEADM_SIGNING"])
+      if (irsa_audiences != "") mark(at, "- --api-audiences=" audiences)
       inserted = 1
     }
-    phase != "accept" && !inserted && f == "--service-account-issuer" { block(indent($0)) }
-    (f == "--service-account-signing-key-file" && phase != "accept") || f == "--api-audiences" ||
-    (f == "--service-account-issuer" && v == issuer) || (f == "--service-account-key-file" && v in ours) {
+    signing && !inserted && f == "--service-account-issuer" { block(indent($0)) }
+    signing && (f == "--service-account-signing-key-file" || f == "--api-audiences" ||
+      (f == "--service-account-issuer" && v in our_issuer) || (f == "--service-account-key-file" && v in ours)) {
       print indent($0) commented
       print "#" $0
       next
     }
     { print }
-    phase == "accept" && !inserted && f == "--service-account-issuer" { block(indent($0)) }
+    !signing && !inserted && f == "--service-account-issuer" { block(indent($0)) }
     END {
       if (!inserted) exit 3
       if (!mounted && !(mount_added && volume_added)) exit 4
     }' "$1" "$1"
 }
 
+# What irsa's lines in manifest $1 accept and sign with (IRSA_CUR_*); also
+# which kube-apiserver container runs it now (the wait looks for a new one).
+irsa_dist_current() {
+  local line kind path
+  IRSA_CUR_SIGN_ISSUER=""
+  IRSA_CUR_SIGN_KID=""
+  IRSA_CUR_ISSUERS=()
+  IRSA_CUR_KIDS=()
+  while IFS= read -r line; do
+    kind=${line%%=*}
+    path=${line#*=}
+    case $kind in
+      --service-account-issuer) IRSA_CUR_ISSUERS+=("$path") ;;
+      --service-account-key-file) irsa_is_our_key_file "$path" && IRSA_CUR_KIDS+=("$(irsa_kid_of_path "$path")") ;;
+      --service-account-signing-key-file) irsa_is_our_key_file "$path" && IRSA_CUR_SIGN_KID=$(irsa_kid_of_path "$path") ;;
+    esac
+  done < <(awk -v added="$KUBEADM_MARK_ADDED" '
+    function bare(line) { sub(/^[ \t]+/, "", line); return line }
+    pending { pending = 0; line = bare($0); if (sub(/^- /, "", line)) print line; next }
+    bare($0) == added { pending = 1 }' "$1")
+  # When irsa signs, its block comes first and starts with its signer.
+  if [ -n "$IRSA_CUR_SIGN_KID" ] && [ "${#IRSA_CUR_ISSUERS[@]}" -gt 0 ]; then
+    IRSA_CUR_SIGN_ISSUER=${IRSA_CUR_ISSUERS[0]}
+  fi
+}
+
+# The issuer kube-apiserver signs with for manifest $1: the first one in its command.
+irsa_dist_signing_issuer() {
+  sed -n 's/^[[:space:]]*- --service-account-issuer=//p' "$1" | head -n 1
+}
+
 # The key files that irsa's lines in manifest $1 name, as the API server sees them.
-kubeadm_marked_key_paths() {
+irsa_dist_marked_key_paths() {
   awk -v added="$KUBEADM_MARK_ADDED" '
     function bare(line) { sub(/^[ \t]+/, "", line); return line }
     pending { pending = 0; line = bare($0); if (sub(/^- --service-account-(signing-)?key-file=/, "", line)) print line; next }
@@ -448,6 +950,27 @@ kubeadm_marked_key_paths() {
 
 # The running kube-apiserver container's id, or nothing.
 kubeadm_container() { crictl ps --name kube-apiserver --state running -q 2>/dev/null | head -n 1 || true; }
+# The newest exited kube-apiserver container's id (crictl ps lists the newest first), or nothing.
+kubeadm_exited_container() { crictl ps -a --name kube-apiserver --state exited -q 2>/dev/null | head -n 1 || true; }
+
+# The pod the kubelet runs from manifest $1: the kubelet reads YAML, so comments do not count.
+kubeadm_pod_sum() { grep -v '^[[:space:]]*#' -- "$1" | sha256sum | cut -d ' ' -f 1; }
+
+# What runs now: the container, the pod it runs, the last container that exited.
+# A wait expects a new container only when the manifest's pod changed since.
+kubeadm_note_running() {
+  KUBEADM_RUNNING=$(kubeadm_container)
+  KUBEADM_RUNNING_POD=$(kubeadm_pod_sum "$IRSA_CONFIG_FILE")
+  KUBEADM_EXITED=$(kubeadm_exited_container)
+}
+
+# kube-apiserver's last words: the log of a container that exited since the change.
+kubeadm_container_errors() {
+  local id
+  id=$(kubeadm_exited_container)
+  [ -n "$id" ] && [ "$id" != "$KUBEADM_EXITED" ] || return 0
+  crictl logs --tail 20 "$id" 2>&1 | grep -E '(^|[[:space:]])Error: |^[EF][0-9]{4} ' | tail -n 3 || true
+}
 
 kubeadm_replaced_and_ready() { # $1: the container id that must be gone ("" for any)
   local id
@@ -456,179 +979,36 @@ kubeadm_replaced_and_ready() { # $1: the container id that must be gone ("" for 
     [ "$(kubeadm_kubectl get --raw /readyz 2>/dev/null)" = ok ]
 }
 
-kubeadm_wait() { # $1: the container id before the change ("" for any)
-  irsa_log "waiting for the kubelet to replace kube-apiserver: a new running container (crictl ps) answering /readyz (up to ${IRSA_READY_TIMEOUT}s)"
-  if ! irsa_poll "$IRSA_READY_TIMEOUT" kubeadm_replaced_and_ready "$1"; then
-    IRSA_PROBLEM="the kubelet's new kube-apiserver was not ready within ${IRSA_READY_TIMEOUT}s (crictl ps -a --name kube-apiserver, then crictl logs ID, says why)"
-    return 1
-  fi
-  irsa_log "kube-apiserver is ready (container $(kubeadm_container))"
-}
-
-# Sets IRSA_TEMP to a temp file next to $2 holding filter $1's output for file $3
-# (default: $2), ending like $2 does. Temp names start with a dot: the kubelet skips them.
-kubeadm_filtered_copy() {
-  irsa_temp_next_to "$2"
-  "$1" <"${3:-$2}" >"$IRSA_TEMP"
-  irsa_match_final_newline "$2" "$IRSA_TEMP"
-}
-
-# Put the previous manifest back, wait for the kubelet, then stop with a message saying so.
-kubeadm_roll_back() { # $1 manifest, $2 previous copy, $3 rewritten?, $4 container before the change
-  local why=$IRSA_PROBLEM what path kept_path running
-  local -a kept=()
-  irsa_log "rolling back: $why"
-  running=$(kubeadm_container)
-  if [ "$3" = true ]; then
-    irsa_copy_file "$2" "$1"
-    what="$1 holds the previous manifest again (a copy stays at $2)"
+# There is no service to restart: the kubelet replaces the static pod when its
+# manifest changes. Wait for a running kube-apiserver container with a new id
+# (crictl ps) that answers /readyz on this node's address; stop early, quoting
+# crictl logs, when a new container exits refusing its flags.
+irsa_dist_restart_and_wait() {
+  local gone="" deadline errors id
+  if [ "$(kubeadm_pod_sum "$IRSA_CONFIG_FILE")" != "$KUBEADM_RUNNING_POD" ]; then
+    gone=$KUBEADM_RUNNING
+    irsa_log "waiting for the kubelet to replace kube-apiserver: a new running container (crictl ps) answering /readyz (up to ${IRSA_READY_TIMEOUT}s)"
   else
-    what="$1 was not changed"
+    irsa_log "the manifest's pod is unchanged, so the kubelet keeps kube-apiserver: waiting for /readyz (up to ${IRSA_READY_TIMEOUT}s)"
   fi
-  while IFS= read -r kept_path; do
-    kept+=("$(irsa_host_path "$kept_path")")
-  done < <(kubeadm_marked_key_paths "$1")
-  for path in "${IRSA_CREATED_FILES[@]}"; do
-    if ! irsa_contains "$path" "${kept[@]}"; then
-      rm -f -- "$path"
-      irsa_log "removed $path"
+  deadline=$((SECONDS + IRSA_READY_TIMEOUT))
+  until kubeadm_replaced_and_ready "$gone"; do
+    errors=$(kubeadm_container_errors)
+    if [ -n "$errors" ]; then
+      id=$(kubeadm_exited_container)
+      kubeadm_note_running
+      IRSA_PROBLEM="kube-apiserver refused to start; its container's log (crictl logs $id) says: $(printf '%s' "$errors" | tr '\n' ' ')"
+      return 1
     fi
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      kubeadm_note_running
+      IRSA_PROBLEM="the kubelet's new kube-apiserver was not ready within ${IRSA_READY_TIMEOUT}s (crictl ps -a --name kube-apiserver, then crictl logs ID, says why)"
+      return 1
+    fi
+    sleep 1
   done
-  # The container still running the previous manifest needs no replacement.
-  if [ "$3" = false ] || [ "$running" = "$4" ]; then running=""; fi
-  if kubeadm_wait "$running"; then
-    irsa_fail "$why. The change was rolled back: $what, new key files were removed, and kube-apiserver is ready with its previous configuration."
-  fi
-  irsa_fail "$why. The change was rolled back ($what), but kube-apiserver is still not ready: $IRSA_PROBLEM"
-}
-
-# After a successful change: remove key files that only the previous manifest named.
-kubeadm_remove_stale_keys() { # $1 previous manifest, $2 current manifest
-  local path
-  local -a now
-  mapfile -t now < <(kubeadm_marked_key_paths "$2")
-  while IFS= read -r path; do
-    if ! irsa_contains "$path" "${now[@]}"; then irsa_remove_key_files "$path"; fi
-  done < <(kubeadm_marked_key_paths "$1")
-}
-
-# apply: irsa's issuer and key sign. accept: they are only accepted (a first
-# phase when several control-plane nodes must all accept before any signs).
-kubeadm_change() { # $1: apply or accept
-  local phase=$1 manifest pristine previous clean desired before="" wrote=false rc=0
-  manifest=$(irsa_host_path "$KUBEADM_MANIFEST")
-  pristine=$(irsa_host_path "$KUBEADM_PRISTINE")
-  previous=$(irsa_host_path "$KUBEADM_PREVIOUS")
-  kubeadm_preflight "$manifest"
-  if [ "$phase" = accept ]; then
-    irsa_note_signer
-    irsa_install_public_keys
-  else
-    irsa_install_keys
-  fi
-  kubeadm_filtered_copy kubeadm_strip_marked "$manifest"
-  clean=$IRSA_TEMP
-  irsa_temp_next_to "$manifest"
-  desired=$IRSA_TEMP
-  kubeadm_add_marked "$clean" "$phase" >"$desired" || rc=$?
-  case $rc in
-    0) ;;
-    4) irsa_fail "$manifest has no volumeMounts and volumes lists to mount $IRSA_KEY_DIR into kube-apiserver: not a manifest kubeadm wrote; nothing was changed" ;;
-    *) irsa_fail "$manifest has no '- --service-account-issuer=…' line in its command: not a manifest kubeadm wrote; nothing was changed" ;;
-  esac
-  irsa_match_final_newline "$manifest" "$desired"
-  if cmp -s -- "$desired" "$manifest"; then
-    irsa_log "$manifest already carries these flags: not written"
-  else
-    mkdir -p -m 0700 -- "$(kubeadm_backup_dir)"
-    if [ ! -e "$pristine" ]; then
-      irsa_copy_file "$clean" "$pristine" "$manifest"
-      irsa_log "kept the manifest as irsa found it: $pristine"
-    fi
-    irsa_copy_file "$manifest" "$previous"
-    before=$(kubeadm_container)
-    irsa_replace_file "$manifest" "$desired"
-    wrote=true
-    irsa_log "rewrote $manifest (the file before: $previous); the kubelet replaces the pod"
-  fi
-  if [ "$wrote" = false ]; then
-    if [ "$IRSA_KEYS_CHANGED" = true ]; then
-      irsa_log "key files rewritten; the manifest is unchanged, so the kubelet keeps the running kube-apiserver"
-    else
-      irsa_log "nothing changed on this host: no restart"
-    fi
-    kubeadm_check "$phase" || irsa_fail "$IRSA_PROBLEM"
-  else
-    kubeadm_wait "$before" || kubeadm_roll_back "$manifest" "$previous" "$wrote" "$before"
-    kubeadm_check "$phase" || kubeadm_roll_back "$manifest" "$previous" "$wrote" "$before"
-    kubeadm_remove_stale_keys "$previous" "$manifest"
-    if [ "$IRSA_RESTART_WORKLOADS" = true ] && [ "$phase" = apply ]; then irsa_restart_workloads; fi
-  fi
-  if [ "$phase" = accept ]; then
-    irsa_log "done: kube-apiserver accepts tokens from $IRSA_ISSUER; its signer is unchanged"
-  else
-    irsa_log "done: kube-apiserver signs service-account tokens for $IRSA_ISSUER"
-  fi
-}
-
-kubeadm_check() { # $1: the phase
-  if [ "$1" = accept ]; then irsa_signer_check; else irsa_self_check; fi
-}
-
-irsa_apply() { kubeadm_change apply; }
-irsa_accept() { kubeadm_change accept; }
-
-irsa_revert() {
-  local manifest previous clean why before
-  local -a ours=() in_key_dir=()
-  manifest=$(irsa_host_path "$KUBEADM_MANIFEST")
-  previous=$(irsa_host_path "$KUBEADM_PREVIOUS")
-  mapfile -t in_key_dir < <(irsa_key_dir_files)
-  if [ ! -f "$manifest" ]; then
-    irsa_log "$manifest not found (control plane removed?): no flags to revert"
-    irsa_remove_key_files "${in_key_dir[@]}"
-    return 0
-  fi
-  kubeadm_preflight "$manifest"
-  mapfile -t ours < <(kubeadm_marked_key_paths "$manifest")
-  kubeadm_filtered_copy kubeadm_strip_marked "$manifest"
-  clean=$IRSA_TEMP
-  if cmp -s -- "$clean" "$manifest"; then
-    irsa_log "$manifest carries no irsa lines: not written"
-  else
-    mkdir -p -m 0700 -- "$(kubeadm_backup_dir)"
-    irsa_copy_file "$manifest" "$previous"
-    before=$(kubeadm_container)
-    irsa_replace_file "$manifest" "$clean"
-    irsa_log "removed irsa's lines from $manifest (the file before: $previous)"
-    if ! kubeadm_wait "$before"; then
-      why=$IRSA_PROBLEM
-      before=$(kubeadm_container)
-      irsa_copy_file "$previous" "$manifest"
-      kubeadm_wait "$before" || true
-      irsa_fail "$why. The revert was rolled back: $manifest holds irsa's flags again and the key files stay; run it again (pulumi destroy) once kube-apiserver is healthy."
-    fi
-    if [ "$IRSA_RESTART_WORKLOADS" = true ]; then irsa_restart_workloads; fi
-  fi
-  irsa_remove_key_files "${ours[@]}" "${in_key_dir[@]}"
-  kubeadm_forget_backups "$manifest"
-  irsa_log "done: kube-apiserver is configured as irsa found it"
-}
-
-# After a revert: the backups are no longer needed if the manifest is as irsa found it.
-kubeadm_forget_backups() { # $1 manifest
-  local pristine previous
-  pristine=$(irsa_host_path "$KUBEADM_PRISTINE")
-  previous=$(irsa_host_path "$KUBEADM_PREVIOUS")
-  if [ -e "$pristine" ] && ! cmp -s -- "$pristine" "$1"; then
-    irsa_log "kept $pristine: $1 differs from the manifest irsa first found (edited or upgraded since?)"
-    return 0
-  fi
-  if [ -e "$pristine" ] || [ -e "$previous" ]; then
-    rm -f -- "$pristine" "$previous"
-    rmdir -- "$(kubeadm_backup_dir)" 2>/dev/null || true
-    irsa_log "removed the backups in $(kubeadm_backup_dir)"
-  fi
+  kubeadm_note_running
+  irsa_log "kube-apiserver is ready (container $KUBEADM_RUNNING)"
 }
 
 irsa_main "$@" </dev/null
