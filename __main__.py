@@ -68,6 +68,7 @@ cluster = ClusterIssuerConfig(
         signing_private_key_pem=issuer.signing_private_key_pem,
         api_audiences=settings.tokens.api_audiences,
         audience=settings.tokens.audience,
+        previous_issuer_urls=issuer.previous_issuer_urls,
         depends_on=served.ready,
     ),
 )

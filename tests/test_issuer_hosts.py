@@ -334,3 +334,21 @@ def test_the_model_check_is_live():
     assert problems("s3", "PutBucketOwnershipControls", {"Bucket": "b", "OwnershipControls": {
         "Rules": [{"ObjectOwnership": "public-read"}]}})
     assert problems("iam", "CreateRole", {"RoleName": "a", "AssumeRolePolicyDocument": "\x01"})
+
+
+def test_the_api_servers_keep_accepting_the_previous_issuer_during_a_move(pulumi_mocks):
+    """The host side of a move: every host command's script carries the previous issuer
+    URL as accepted (never signing), so Kubernetes API tokens pods hold stay valid."""
+    from conftest import secret_value
+
+    r = run(pulumi_mocks, {**S3_STACK, "irsa:previousIssuerHosts": json.dumps(["github"])})
+    github_url = "https://raw.githubusercontent.com/example-org/oidc-issuer/refs/heads/main"
+    s3_url = "https://example-oidc-issuer.s3.ap-northeast-1.amazonaws.com"
+    for phase in ("accept", "sign", "retire"):
+        script = secret_value(r.by_name(f"cluster-apiserver-{phase}").inputs["stdin"])
+        assert f"IRSA_ISSUER={s3_url}\n" in script, phase
+        assert f"IRSA_PREVIOUS_ISSUERS=({github_url})\n" in script, phase
+    pulumi_mocks.fresh()
+    r = run(pulumi_mocks, S3_STACK)
+    script = secret_value(r.by_name("cluster-apiserver-retire").inputs["stdin"])
+    assert "IRSA_PREVIOUS_ISSUERS=()\n" in script

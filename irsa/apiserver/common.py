@@ -15,8 +15,9 @@ every distribution:
     Sign with this config's issuer and first key; keep accepting everything
     accepted before. Adds only.
 ``retire``
-    Accept only this config's issuer and keys (and the host's own lines); the
-    node must already sign with this config (refused otherwise).
+    Accept only this config's issuer and keys (and the host's own lines, and
+    the previous issuers of a move between issuer hosts); the node must
+    already sign with this config (refused otherwise).
 ``apply``
     ``sign`` and ``retire`` in one restart: for a single node, and by hand.
 ``unsign``
@@ -104,6 +105,9 @@ class HostConfig:
     # How long a run waits for another run's host-side lock; 0: two ready
     # timeouts (a change and its rollback) and two minutes.
     lock_timeout_seconds: int = 0
+    # Issuers the node keeps accepting (never signing) while the issuer moves
+    # between hosts (irsa:previousIssuerHosts), so tokens pods hold stay valid.
+    previous_issuer_urls: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check(self)
@@ -120,6 +124,7 @@ def host_config(
     audience: str,
     node: str = "node",
     owner_stack: str = "irsa",
+    previous_issuer_urls: Sequence[str] = (),
 ) -> HostConfig:
     """The script's inputs from the host's settings and the issuer's resolved values."""
     return HostConfig(
@@ -135,12 +140,17 @@ def host_config(
         node=node,
         owner_stack=owner_stack,
         take_over=host.take_over,
+        previous_issuer_urls=tuple(previous_issuer_urls),
     )
 
 
 def check(config: HostConfig) -> None:
     """Raise ``HostConfigError`` unless the keys agree with each other and every value is safe."""
     oidc.check_issuer_url(config.issuer_url)
+    for url in config.previous_issuer_urls:
+        oidc.check_issuer_url(url)
+        if url == config.issuer_url:
+            raise HostConfigError(f"the previous issuer {url} is the issuer itself")
     if not config.key_ids or len(config.key_ids) != len(config.public_keys_pem):
         raise HostConfigError(
             f"need one key id per public key, signing key first; got {len(config.key_ids)} key ids "
@@ -197,6 +207,7 @@ def shell_inputs(config: HostConfig) -> str:
         f"IRSA_OWNER_STACK={shlex.quote(config.owner_stack)}",
         f"IRSA_TAKE_OVER={'true' if config.take_over else 'false'}",
         f"IRSA_KEY_IDS=({' '.join(config.key_ids)})",
+        f"IRSA_PREVIOUS_ISSUERS=({' '.join(shlex.quote(u) for u in config.previous_issuer_urls)})",
         f"IRSA_PUBLIC_KEYS=(\n{public_keys}\n)",
         f"IRSA_SIGNING_KEY={shlex.quote(pem_text(config.signing_private_key_pem))}",
     ]

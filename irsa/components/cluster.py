@@ -65,6 +65,8 @@ class ClusterIssuerConfigArgs:
     depends_on: Sequence[pulumi.Resource] = field(default=())
     # Which stack configures the hosts (kept on each host, so another stack's host is refused).
     owner_stack: str = ""
+    # Issuers the API servers keep accepting while the issuer moves between hosts.
+    previous_issuer_urls: pulumi.Input[list[str]] = field(default=())
 
 
 def connection(host: HostSettings, address: str | None = None) -> remote.ConnectionArgs:
@@ -121,7 +123,7 @@ class ClusterIssuerConfig(pulumi.ComponentResource):
 
         def script_for(address: str) -> pulumi.Output[str]:
             def render(values: list) -> str:
-                issuer_url, key_ids, public_keys_pem, signing_private_key_pem = values
+                issuer_url, key_ids, public_keys_pem, signing_private_key_pem, previous = values
                 return apiserver.host_script(
                     host.distribution,
                     apiserver.host_config(
@@ -134,11 +136,13 @@ class ClusterIssuerConfig(pulumi.ComponentResource):
                         audience=args.audience,
                         node=address,
                         owner_stack=owner_stack,
+                        previous_issuer_urls=previous or (),
                     ),
                 )
 
             return pulumi.Output.all(
-                args.issuer_url, args.key_ids, args.public_keys_pem, args.signing_private_key_pem
+                args.issuer_url, args.key_ids, args.public_keys_pem, args.signing_private_key_pem,
+                args.previous_issuer_urls,
             ).apply(render)
 
         scripts = {address: pulumi.Output.secret(script_for(address)) for address in keys}

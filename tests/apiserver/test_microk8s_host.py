@@ -294,3 +294,21 @@ def test_readme_rollback_by_hand_undoes_an_apply(machine, keys):
                              capture_output=True, check=True)
 
     assert by_hand.stdout == ORIGINAL
+
+
+def test_a_move_between_issuer_hosts_keeps_the_previous_issuer_accepted(machine, keys):
+    """irsa:previousIssuerHosts: the node signs for the new issuer and still accepts the old
+    one, so Kubernetes API tokens that pods hold keep working; dropping it retires it."""
+    succeeded(machine.apply(host_config([keys[0]])))
+    moving = host_config([keys[0]], issuer_url=OTHER_ISSUER, previous_issuer_urls=(ISSUER,))
+    succeeded(machine.apply(moving))
+    assert flags(machine).issuers == [OTHER_ISSUER, ISSUER, DEFAULT_ISSUER]
+    # Nothing changes on a second run.
+    restarts = machine.host.restarts()
+    succeeded(machine.apply(moving))
+    assert machine.host.restarts() == restarts
+
+    succeeded(machine.apply(host_config([keys[0]], issuer_url=OTHER_ISSUER)))
+    assert flags(machine).issuers == [OTHER_ISSUER, DEFAULT_ISSUER]
+    succeeded(machine.revert(host_config([keys[0]], issuer_url=OTHER_ISSUER)))
+    assert machine.host.args_path.read_bytes() == ORIGINAL

@@ -18,6 +18,7 @@ IRSA_NODE=node
 IRSA_OWNER_STACK=irsa
 IRSA_TAKE_OVER=false
 IRSA_KEY_IDS=(<key id>)
+IRSA_PREVIOUS_ISSUERS=()
 IRSA_PUBLIC_KEYS=(
   '<public key PEM>
 '
@@ -233,13 +234,13 @@ irsa_plan() { # $1 mode
     accept)
       IRSA_WANT_SIGN_ISSUER=$IRSA_CUR_SIGN_ISSUER
       IRSA_WANT_SIGN_KID=$IRSA_CUR_SIGN_KID
-      mapfile -t issuers < <(irsa_unique "$IRSA_CUR_SIGN_ISSUER" "${IRSA_CUR_ISSUERS[@]}" "$IRSA_ISSUER")
+      mapfile -t issuers < <(irsa_unique "$IRSA_CUR_SIGN_ISSUER" "${IRSA_CUR_ISSUERS[@]}" "$IRSA_ISSUER" "${IRSA_PREVIOUS_ISSUERS[@]}")
       mapfile -t kids < <(irsa_unique "${IRSA_CUR_KIDS[@]}" "${IRSA_KEY_IDS[@]}")
       ;;
     sign)
       IRSA_WANT_SIGN_ISSUER=$IRSA_ISSUER
       IRSA_WANT_SIGN_KID=${IRSA_KEY_IDS[0]}
-      mapfile -t issuers < <(irsa_unique "$IRSA_ISSUER" "${IRSA_CUR_ISSUERS[@]}")
+      mapfile -t issuers < <(irsa_unique "$IRSA_ISSUER" "${IRSA_CUR_ISSUERS[@]}" "${IRSA_PREVIOUS_ISSUERS[@]}")
       mapfile -t kids < <(irsa_unique "${IRSA_KEY_IDS[@]}" "${IRSA_CUR_KIDS[@]}")
       ;;
     retire)
@@ -248,13 +249,15 @@ irsa_plan() { # $1 mode
       fi
       IRSA_WANT_SIGN_ISSUER=$IRSA_ISSUER
       IRSA_WANT_SIGN_KID=${IRSA_KEY_IDS[0]}
-      issuers=("$IRSA_ISSUER")
+      # A move between issuer hosts keeps the previous issuers accepted.
+      mapfile -t issuers < <(irsa_unique "$IRSA_ISSUER" "${IRSA_PREVIOUS_ISSUERS[@]}")
       kids=("${IRSA_KEY_IDS[@]}")
       ;;
     apply)
       IRSA_WANT_SIGN_ISSUER=$IRSA_ISSUER
       IRSA_WANT_SIGN_KID=${IRSA_KEY_IDS[0]}
-      issuers=("$IRSA_ISSUER")
+      # A move between issuer hosts keeps the previous issuers accepted.
+      mapfile -t issuers < <(irsa_unique "$IRSA_ISSUER" "${IRSA_PREVIOUS_ISSUERS[@]}")
       kids=("${IRSA_KEY_IDS[@]}")
       ;;
     unsign)
