@@ -63,7 +63,7 @@ def load_public_key(pem: bytes) -> rsa.RSAPublicKey:
 
 def _not_a_pem_key(data: bytes) -> str | None:
     """What a file is when it holds a key in a form other than PEM, and how to convert it."""
-    if b"-----BEGIN OPENSSH PRIVATE KEY-----" in data:
+    if b"BEGIN OPENSSH PRIVATE KEY" in data:
         return ("an OpenSSH-format private key, not PEM; convert a copy in place with "
                 "ssh-keygen -p -m PEM -f COPY (or give its public half: "
                 "ssh-keygen -e -m PKCS8 -f KEY.pub)")

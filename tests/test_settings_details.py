@@ -8,6 +8,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from conftest import pem_block
 from irsa import oidc, settings
 
 REQUIRED = {
@@ -156,7 +157,7 @@ def test_a_key_of_another_type_is_named_in_the_message():
 
 @pytest.mark.parametrize("pem, message", [
     (b"hello", "not a PEM public or private key"),
-    (b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", "not a readable PEM private key"),
+    (pem_block("PRIVATE KEY", "AAAA").encode(), "not a readable PEM private key"),
 ])
 def test_unusable_keys_are_explained_exactly(pem, message):
     with pytest.raises(oidc.UnusableKeyError) as err:
