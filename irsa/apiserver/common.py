@@ -57,7 +57,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -212,6 +212,33 @@ def shell_inputs(config: HostConfig) -> str:
         f"IRSA_SIGNING_KEY={shlex.quote(pem_text(config.signing_private_key_pem))}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def assemble_script(title: str, prefix: str, variables: Mapping[str, str], shell: Path,
+                    config: HostConfig) -> str:
+    """One distribution's whole host script: header, inputs, its own variables, the shell.
+
+    ``variables`` become ``PREFIX_NAME=value`` lines; the detached copy of the
+    script carries every variable with that prefix. Deterministic: the same
+    inputs give the same bytes, so an unchanged stack runs nothing on the host.
+    """
+    header = (
+        "#!/usr/bin/env bash\n"
+        f"# irsa host script for {title}: makes kube-apiserver sign service-account\n"
+        "# tokens for an external OIDC issuer (IAM Roles for Service Accounts).\n"
+        "# Rendered by irsa (irsa/apiserver) from the Pulumi stack; do not edit.\n"
+        "# Runs as root with the script on stdin: bash -s -- MODE, one of\n"
+        f"# {' | '.join(MODES)} (irsa/apiserver/common.py)\n"
+        "set -euo pipefail\n"
+    )
+    distribution = "\n".join(
+        [f"IRSA_DIST_PREFIX={prefix}",
+         *(f"{prefix}{name}={shlex.quote(value)}" for name, value in variables.items())]
+    )
+    return "\n".join(
+        [header, "# --- inputs ---", shell_inputs(config), distribution, "",
+         COMMON_SHELL.read_text(), shell.read_text(), 'irsa_main "$@" </dev/null', ""]
+    )
 
 
 def as_root(command: str) -> str:

@@ -33,10 +33,9 @@ Why a drop-in and how its lines combine with k3s's own flags (k3s-io/k3s):
 
 from __future__ import annotations
 
-import shlex
 from pathlib import Path
 
-from irsa.apiserver.common import COMMON_SHELL, HostConfig, shell_inputs
+from irsa.apiserver.common import HostConfig, assemble_script
 
 CONFIG_DIR = "/etc/rancher/k3s"
 # Lexically last among the usual NN-name.yaml drop-ins, so nothing after it replaces irsa's list.
@@ -56,44 +55,17 @@ MARK_HOST_ISSUER = "# k3s's own issuer (irsa's self-check after unsign): "
 
 SHELL = Path(__file__).with_name("k3s.sh")
 
-HEADER = """\
-#!/usr/bin/env bash
-# irsa host script for k3s: makes kube-apiserver sign service-account
-# tokens for an external OIDC issuer (IAM Roles for Service Accounts).
-# Rendered by irsa (irsa/apiserver) from the Pulumi stack; do not edit.
-# Runs as root with the script on stdin: bash -s -- MODE, one of
-# accept | sign | retire | apply | unsign | revert (irsa/apiserver/common.py)
-set -euo pipefail
-"""
-
 
 def render(config: HostConfig) -> str:
     """The bash script that applies or reverts ``config`` on a k3s server.
 
     Deterministic: the same inputs give the same bytes.
     """
-    distribution = "\n".join(
-        [
-            # The detached copy of the script carries every variable with this prefix.
-            "IRSA_DIST_PREFIX=K3S_",
-            f"K3S_CONFIG_DIR={shlex.quote(CONFIG_DIR)}",
-            f"K3S_DROP_IN={shlex.quote(DROP_IN)}",
-            f"K3S_SERVICE={shlex.quote(SERVICE)}",
-            f"K3S_BACKUP_DIR={shlex.quote(BACKUP_DIR)}",
-            f"K3S_MARK_CREATED_DIR={shlex.quote(MARK_CREATED_DIR)}",
-            f"K3S_MARK_HOST_ISSUER={shlex.quote(MARK_HOST_ISSUER)}",
-        ]
-    )
-    return "\n".join(
-        [
-            HEADER,
-            "# --- inputs ---",
-            shell_inputs(config),
-            distribution,
-            "",
-            COMMON_SHELL.read_text(),
-            SHELL.read_text(),
-            'irsa_main "$@" </dev/null',
-            "",
-        ]
-    )
+    return assemble_script("k3s", "K3S_", {
+        "CONFIG_DIR": CONFIG_DIR,
+        "DROP_IN": DROP_IN,
+        "SERVICE": SERVICE,
+        "BACKUP_DIR": BACKUP_DIR,
+        "MARK_CREATED_DIR": MARK_CREATED_DIR,
+        "MARK_HOST_ISSUER": MARK_HOST_ISSUER,
+    }, SHELL, config)

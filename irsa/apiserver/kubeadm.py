@@ -32,10 +32,9 @@ Facts it relies on (kubernetes/kubernetes):
 
 from __future__ import annotations
 
-import shlex
 from pathlib import Path
 
-from irsa.apiserver.common import COMMON_SHELL, HostConfig, shell_inputs
+from irsa.apiserver.common import HostConfig, assemble_script
 
 MANIFEST = "/etc/kubernetes/manifests/kube-apiserver.yaml"
 # Outside the manifest folder: the kubelet would run a second API server from a copy there.
@@ -49,43 +48,16 @@ MARK_COMMENTED = "# irsa:commented (the next line; irsa revert uncomments it)"
 
 SHELL = Path(__file__).with_name("kubeadm.sh")
 
-HEADER = """\
-#!/usr/bin/env bash
-# irsa host script for kubeadm: makes kube-apiserver sign service-account
-# tokens for an external OIDC issuer (IAM Roles for Service Accounts).
-# Rendered by irsa (irsa/apiserver) from the Pulumi stack; do not edit.
-# Runs as root with the script on stdin: bash -s -- MODE, one of
-# accept | sign | retire | apply | unsign | revert (irsa/apiserver/common.py)
-set -euo pipefail
-"""
-
 
 def render(config: HostConfig) -> str:
     """The bash script that applies or reverts ``config`` on a kubeadm control-plane node.
 
     Deterministic: the same inputs give the same bytes.
     """
-    distribution = "\n".join(
-        [
-            # The detached copy of the script carries every variable with this prefix.
-            "IRSA_DIST_PREFIX=KUBEADM_",
-            f"KUBEADM_MANIFEST={shlex.quote(MANIFEST)}",
-            f"KUBEADM_BACKUP_DIR={shlex.quote(BACKUP_DIR)}",
-            f"KUBEADM_KUBECONFIG={shlex.quote(KUBECONFIG)}",
-            f"KUBEADM_MARK_ADDED={shlex.quote(MARK_ADDED)}",
-            f"KUBEADM_MARK_COMMENTED={shlex.quote(MARK_COMMENTED)}",
-        ]
-    )
-    return "\n".join(
-        [
-            HEADER,
-            "# --- inputs ---",
-            shell_inputs(config),
-            distribution,
-            "",
-            COMMON_SHELL.read_text(),
-            SHELL.read_text(),
-            'irsa_main "$@" </dev/null',
-            "",
-        ]
-    )
+    return assemble_script("kubeadm", "KUBEADM_", {
+        "MANIFEST": MANIFEST,
+        "BACKUP_DIR": BACKUP_DIR,
+        "KUBECONFIG": KUBECONFIG,
+        "MARK_ADDED": MARK_ADDED,
+        "MARK_COMMENTED": MARK_COMMENTED,
+    }, SHELL, config)

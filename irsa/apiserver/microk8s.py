@@ -6,10 +6,9 @@ Pure, no Pulumi. ``render`` returns the whole bash script; the logic lives in
 
 from __future__ import annotations
 
-import shlex
 from pathlib import Path
 
-from irsa.apiserver.common import COMMON_SHELL, HostConfig, shell_inputs
+from irsa.apiserver.common import HostConfig, assemble_script
 
 ARGS_FILE = "/var/snap/microk8s/current/args/kube-apiserver"
 SERVICE = "microk8s.daemon-kubelite"
@@ -21,15 +20,6 @@ PREVIOUS_SUFFIX = ".irsa-previous"
 
 SHELL = Path(__file__).with_name("microk8s.sh")
 
-HEADER = """\
-#!/usr/bin/env bash
-# irsa host script for MicroK8s: makes kube-apiserver sign service-account
-# tokens for an external OIDC issuer (IAM Roles for Service Accounts).
-# Rendered by irsa (irsa/apiserver) from the Pulumi stack; do not edit.
-# Runs as root with the script on stdin: bash -s -- apply | bash -s -- revert
-set -euo pipefail
-"""
-
 
 def render(config: HostConfig) -> str:
     """The bash script that applies or reverts ``config`` on a MicroK8s host.
@@ -37,26 +27,9 @@ def render(config: HostConfig) -> str:
     Deterministic: the same inputs give the same bytes, so an unchanged stack
     changes nothing in Pulumi's view and runs nothing on the host.
     """
-    distribution = "\n".join(
-        [
-            # The detached copy of the script carries every variable with this prefix.
-            "IRSA_DIST_PREFIX=MICROK8S_",
-            f"MICROK8S_ARGS={shlex.quote(ARGS_FILE)}",
-            f"MICROK8S_SERVICE={shlex.quote(SERVICE)}",
-            f"MICROK8S_MARK_ADDED={shlex.quote(MARK_ADDED)}",
-            f"MICROK8S_MARK_COMMENTED={shlex.quote(MARK_COMMENTED)}",
-        ]
-    )
-    return "\n".join(
-        [
-            HEADER,
-            "# --- inputs ---",
-            shell_inputs(config),
-            distribution,
-            "",
-            COMMON_SHELL.read_text(),
-            SHELL.read_text(),
-            'irsa_main "$@" </dev/null',
-            "",
-        ]
-    )
+    return assemble_script("MicroK8s", "MICROK8S_", {
+        "ARGS": ARGS_FILE,
+        "SERVICE": SERVICE,
+        "MARK_ADDED": MARK_ADDED,
+        "MARK_COMMENTED": MARK_COMMENTED,
+    }, SHELL, config)

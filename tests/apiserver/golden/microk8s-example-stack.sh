@@ -2,7 +2,8 @@
 # irsa host script for MicroK8s: makes kube-apiserver sign service-account
 # tokens for an external OIDC issuer (IAM Roles for Service Accounts).
 # Rendered by irsa (irsa/apiserver) from the Pulumi stack; do not edit.
-# Runs as root with the script on stdin: bash -s -- apply | bash -s -- revert
+# Runs as root with the script on stdin: bash -s -- MODE, one of
+# accept | sign | retire | apply | unsign | revert (irsa/apiserver/common.py)
 set -euo pipefail
 
 # --- inputs ---
