@@ -94,14 +94,25 @@ def test_the_installed_irsa_command_runs(installed, tmp_path):
     assert check.returncode == 0, check.stdout + check.stderr
 
 
-def test_requirements_txt_installs_this_checkout_with_the_program_extra():
-    """What Pulumi's pip toolchain runs: `python -m pip install -r requirements.txt` in the project."""
-    lines = [line.strip() for line in (ROOT / "requirements.txt").read_text().splitlines()
-             if line.strip() and not line.startswith("#")]
-    assert lines == ["-e .[program]"]
-    assert "program" in PYPROJECT["project"]["optional-dependencies"]
+def test_requirements_txt_is_the_hashed_lock_of_the_program():
+    """What Pulumi's pip toolchain runs: `python -m pip install -r requirements.txt` in the project.
+    Every line pins one version with its hashes, so pip runs in hash-checking mode, and the
+    names are exactly the program's dependencies and theirs (scripts/lock)."""
+    text = (ROOT / "requirements.txt").read_text()
+    entries = [e for e in re.split(r"\n(?=[A-Za-z])", text) if e and not e.startswith("#")]
+    assert not [e for e in entries if e.startswith("-")], "no options or editable lines: hash mode refuses -e"
+    names = set()
+    for entry in entries:
+        head = entry.split(" \\")[0].split(";")[0].strip()
+        assert re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[^ ]+", head), head
+        assert re.search(r"--hash=sha256:[0-9a-f]{64}", entry), f"{head} has no hash"
+        names.add(normalise(head.split("==")[0]))
+    declared = requirement_names(PYPROJECT["project"]["dependencies"]
+                                 + PYPROJECT["project"]["optional-dependencies"]["program"])
+    assert declared <= names
+    assert "irsa" not in names and "program" in PYPROJECT["project"]["optional-dependencies"]
     consumer = (ROOT / "examples" / "consumer" / "requirements.txt").read_text()
-    assert "-e ../..[program]" in consumer.splitlines()
+    assert "-r ../../requirements.txt" in consumer.splitlines()
 
 
 def _third_party_imports(path: Path) -> set[str]:
@@ -127,14 +138,16 @@ def test_every_import_is_a_declared_dependency():
             assert names & allowed, f"{relative} imports {module}, which pyproject.toml does not declare there"
 
 
-def test_pulumis_install_step_gives_the_program_venv_the_irsa_command(tmp_path):
-    """What `pulumi up`/`pulumi install` runs when it creates ./venv (sdk/python/toolchain/pip.go):
-    `python -m pip install -r requirements.txt` in the project directory. Offline here: no
-    dependencies (--no-deps) and this venv's setuptools (--no-build-isolation)."""
+def test_the_readme_step_after_pulumi_install_gives_the_program_venv_the_irsa_command(tmp_path):
+    """`pulumi install` installs only the lock (hash mode cannot install a directory); the
+    program imports irsa from the project folder. The README's next step,
+    `./venv/bin/pip install --no-deps -e .`, adds the `irsa` command. Offline here: this
+    venv's setuptools (--no-build-isolation) and its packages, borrowed through a .pth."""
+    readme = (ROOT / "README.md").read_text()
+    assert "./venv/bin/pip install --no-deps -e ." in readme
     project = tmp_path / "project"
     project.mkdir()
-    for name in ("pyproject.toml", "requirements.txt"):
-        shutil.copy(ROOT / name, project)
+    shutil.copy(ROOT / "pyproject.toml", project)
     shutil.copytree(ROOT / "irsa", project / "irsa", ignore=shutil.ignore_patterns("__pycache__"))
     venv = project / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
@@ -144,7 +157,7 @@ def test_pulumis_install_step_gives_the_program_venv_the_irsa_command(tmp_path):
     (Path(purelib) / "borrowed.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     result = subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps",
-         "--no-build-isolation", "--no-index", "-r", "requirements.txt"],
+         "--no-build-isolation", "--no-index", "-e", "."],
         capture_output=True, text=True, cwd=project, timeout=300)
     assert result.returncode == 0, result.stderr
     # Editable: the command runs the project's own files, so a `git pull` needs no reinstall.
