@@ -1204,6 +1204,29 @@ def _aws_accounts(v: dict[str, Any], issuer: IssuerSettings, region: str | None,
     return tuple(found), resolved
 
 
+def parse_service_accounts(entries: Any, key: str) -> tuple[ServiceAccount, ...]:
+    """Service-account entries alone, under the same rules, for a stack that only makes roles
+    (examples/account); ``key`` names its config key in messages. Raises SettingsError.
+
+    There the roles are always made, so roleArn and account are refused.
+    """
+    p = _Problems()
+    if not isinstance(entries, list):
+        raise SettingsError([f"{key} must be a list of service accounts, got {json.dumps(entries)}"])
+    issuer = IssuerSettings("", "", "", False)  # the trust size is checked by the Role itself
+    accounts = _service_accounts(entries, issuer, TokenSettings("", (), 0, ()), p)
+    for index, entry in enumerate(entries):
+        for field_name in ("roleArn", "account"):
+            if isinstance(entry, dict) and field_name in entry:
+                p.add(f"irsa:serviceAccounts[{index}].{field_name} is for the cluster stack; this "
+                      "stack makes every role it lists in its own account")
+    for role in _duplicates([a.role_name for a in accounts]):
+        p.add(f"irsa:serviceAccounts gives the role name {role!r} to more than one service account")
+    if p.messages:
+        raise SettingsError([m.replace("irsa:serviceAccounts", key) for m in p.messages])
+    return accounts
+
+
 def _region_problem(region: str) -> str | None:
     try:
         s3.check_region(region)

@@ -69,6 +69,8 @@ IRSA_STACK_OUTPUTS = {
     "oidcProviderArn": f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/"
     "raw.githubusercontent.com/example-org/oidc-issuer/refs/heads/main",
     "audience": "sts.amazonaws.com",
+    # While the cluster moves its issuer from S3 to GitHub.
+    "previousIssuerUrls": ["https://example-oidc-issuer.s3.eu-west-1.amazonaws.com"],
 }
 
 
