@@ -1197,6 +1197,9 @@ def _aws_accounts(v: dict[str, Any], issuer: IssuerSettings, region: str | None,
                 "irsa:awsAccounts is [] (a cluster-only stack) reads no region from AWS: set "
                 "aws:region, the region pods call STS in (pulumi config set aws:region REGION)")
     elif issuer_account:
+        p.check(bool({"s3", "cloudfront"} & set(issuer.hosts)),
+                "irsa:issuerAccount is for irsa:issuerHost s3 or cloudfront (where the bucket "
+                "lives); unset it for github")
         p.check(issuer_account in names or len(names) < len(entries),
                 f"irsa:issuerAccount {issuer_account!r} is not in irsa:awsAccounts "
                 f"({', '.join(names)})")

@@ -143,6 +143,12 @@ def test_issuer_account_must_be_listed():
         "irsa:issuerAccount 'data' is not in irsa:awsAccounts (default)"]
 
 
+def test_issuer_account_is_for_a_bucket():
+    assert problems({"irsa:issuerAccount": "default"}) == [
+        "irsa:issuerAccount is for irsa:issuerHost s3 or cloudfront (where the bucket lives); "
+        "unset it for github"]
+
+
 def test_role_names_are_unique_per_account_only():
     same_name = [{"namespace": "a", "name": "b", "roleName": "shared"},
                  {"namespace": "c", "name": "d", "roleName": "shared", "account": "data"}]
