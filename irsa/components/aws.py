@@ -21,7 +21,7 @@ class OidcProviderArgs:
     """The issuer AWS should trust, and for which client ids (token audiences)."""
 
     issuer_url: pulumi.Input[str]
-    client_ids: Sequence[str]
+    client_ids: pulumi.Input[Sequence[str]]
     thumbprints: Sequence[str] = (AUTO_THUMBPRINT,)
     depends_on: Sequence[pulumi.Resource] = ()
     # irsa:tags
@@ -46,7 +46,8 @@ class OidcProvider(pulumi.ComponentResource):
         provider = aws.iam.OpenIdConnectProvider(
             f"{name}-provider",
             url=args.issuer_url,
-            client_id_lists=list(args.client_ids),
+            client_id_lists=(args.client_ids if isinstance(args.client_ids, pulumi.Output)
+                             else list(args.client_ids)),
             thumbprint_lists=thumbprints,
             tags=dict(args.tags) or None,
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
