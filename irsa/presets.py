@@ -241,7 +241,7 @@ def parse(value: Any) -> Preset:
     if not isinstance(value, dict):
         raise PresetError(f"must be an object {{name: PRESET, …parameters}}, got {json.dumps(value)}")
     name = value.get("name")
-    if name not in PRESETS:
+    if not isinstance(name, str) or name not in PRESETS:
         raise PresetError(f"name must be one of {', '.join(PRESETS)}, got {json.dumps(name)}")
     spec = PRESETS[name]
     given = {k: v for k, v in value.items() if k != "name"}
