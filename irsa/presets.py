@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from irsa import policies
+
 POLICY_VERSION = "2012-10-17"
 # IAM's quota for the inline policies of one role, counted without white space.
 INLINE_POLICY_LIMIT = 10240
@@ -24,7 +26,7 @@ _ZONE_ID = re.compile(r"[A-Z0-9]{1,32}")
 # S3 bucket names (general purpose buckets): 3–63, lowercase letters, digits, '.', '-'.
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _PARTITION = r"arn:aws(?:-[a-z]+)*"
-_SECRET_ARN = re.compile(_PARTITION + r":secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@*-]+", re.ASCII)
+_SECRET_ARN = re.compile(_PARTITION + r":secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@*?-]+", re.ASCII)
 _PARAMETER_ARN = re.compile(_PARTITION + r":ssm:[a-z0-9-]+:\d{12}:parameter/[\w/.*-]+", re.ASCII)
 _WORKSPACE_ARN = re.compile(_PARTITION + r":aps:[a-z0-9-]+:\d{12}:workspace/ws-[A-Za-z0-9-]+", re.ASCII)
 
@@ -261,6 +263,9 @@ def parse(value: Any) -> Preset:
         for entry in items:
             if not isinstance(entry, str) or not parameter.check(entry):
                 raise PresetError(f"{key} entry {json.dumps(entry)} is not {parameter.example}")
+            problem = policies.secret_arn_problem(entry)
+            if problem:
+                raise PresetError(f"{key} entry {problem}")
         if parameter.kind is list and len(set(items)) != len(items):
             raise PresetError(f"{key} lists an entry more than once")
     if spec.one_of and not any(given.get(k) for k in spec.one_of):

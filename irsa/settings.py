@@ -371,6 +371,13 @@ class Settings:
                 f"irsa:audience {self.tokens.audience!r} is also an API audience: a token AWS "
                 f"accepts is then also a key to the Kubernetes API. {fix}"
             )
+        for account in self.service_accounts:
+            count = len(set(account.policy_arns))
+            if count > policies.MANAGED_POLICIES_DEFAULT:
+                found.append(
+                    f"the role of {account.key} attaches {count} managed policies; IAM's default "
+                    f"quota is {policies.MANAGED_POLICIES_DEFAULT} per role (AWS raises it to "
+                    f"{policies.MANAGED_POLICIES_MAX} on request): without the raise, up fails")
         if self.webhook.enabled:
             for account in self.service_accounts:
                 if account.test_pod and not self.webhook.mutates(account.namespace):
@@ -988,8 +995,9 @@ def _service_account(where: str, entry: dict[str, Any], p: _Problems) -> Service
                       "e.g. arn:aws:iam::aws:policy/ReadOnlyAccess")
     policy = entry.get("policy")
     if policy is not None:
-        ok &= p.check(isinstance(policy.get("Statement"), (list, dict)) and bool(policy["Statement"]),
-                      f"{where}.policy must be an IAM policy document with a Statement")
+        for problem in policies.document_problems(policy):
+            p.add(f"{where}.policy {problem}")
+            ok = False
     preset = None
     if "preset" in entry:
         try:
@@ -997,6 +1005,8 @@ def _service_account(where: str, entry: dict[str, Any], p: _Problems) -> Service
         except presets.PresetError as err:
             p.add(f"{where}.preset: {err}")
             ok = False
+    if ok:
+        ok &= _role_quotas(where, f"{namespace}/{name}", prefix, policy, preset, arns, p)
     ok &= _role_options(where, entry, p)
     if not ok:
         return None
@@ -1017,6 +1027,24 @@ def _service_account(where: str, entry: dict[str, Any], p: _Problems) -> Service
         description=entry.get("description"),
         existing=entry.get("existing", False),
     )
+
+
+def _role_quotas(where: str, account: str, prefix: str | None, policy: Any,
+                 preset: presets.Preset | None, arns: list[str], p: _Problems) -> bool:
+    """IAM's per-role quotas: inline policies together, and attached managed policies."""
+    documents = [d for d in (policies.s3_prefix_policy(prefix) if prefix else None, policy,
+                             preset.policy() if preset else None) if d]
+    size = policies.inline_size(documents)
+    ok = p.check(size <= policies.INLINE_POLICIES_LIMIT,
+                 f"{where} ({account}): the role's inline policies (s3BucketPrefix, policy, preset) "
+                 f"come to {size} characters without white space; IAM allows "
+                 f"{policies.INLINE_POLICIES_LIMIT} per role: move statements into a managed "
+                 "policy and list its ARN in policyArns")
+    count = len(set(arns))
+    ok &= p.check(count <= policies.MANAGED_POLICIES_MAX,
+                  f"{where} ({account}): policyArns attaches {count} managed policies; IAM allows "
+                  f"at most {policies.MANAGED_POLICIES_MAX} per role: combine some")
+    return ok
 
 
 # IAM's patterns for role paths and descriptions (botocore: pathType, roleDescriptionType).
