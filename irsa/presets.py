@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from irsa import policies
+from irsa import policies, s3
 
 POLICY_VERSION = "2012-10-17"
 # IAM's quota for the inline policies of one role, counted without white space.
@@ -238,6 +238,14 @@ PRESETS: dict[str, PresetSpec] = {
 }
 
 
+def _entry_hint(entry: str) -> str | None:
+    """What to write instead of a common near miss: a zone's path, a bucket's ARN."""
+    zone = re.fullmatch(r"/?hostedzone/([A-Z0-9]{1,32})", entry)
+    if zone:
+        return f"drop the /hostedzone/ prefix Route 53 shows: {zone.group(1)}"
+    return s3.bucket_name_hint(entry)
+
+
 def parse(value: Any) -> Preset:
     """Validate ``{name: NAME, PARAMETER: VALUE…}``; raise ``PresetError`` naming the problem."""
     if not isinstance(value, dict):
@@ -262,7 +270,9 @@ def parse(value: Any) -> Preset:
             raise PresetError(f"{key} must be {parameter.describe()}, got {json.dumps(item)}")
         for entry in items:
             if not isinstance(entry, str) or not parameter.check(entry):
-                raise PresetError(f"{key} entry {json.dumps(entry)} is not {parameter.example}")
+                hint = _entry_hint(entry) if isinstance(entry, str) else None
+                raise PresetError(f"{key} entry {json.dumps(entry)} is not {parameter.example}"
+                                  + (f": {hint}" if hint else ""))
             problem = policies.secret_arn_problem(entry)
             if problem:
                 raise PresetError(f"{key} entry {problem}")

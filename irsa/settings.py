@@ -664,9 +664,14 @@ def _issuer_settings(v: dict[str, Any], owner: str, repo: str, branch: str, regi
                      p: _Problems) -> IssuerSettings:
     """irsa:issuerHost and what each store needs (see docs/issuer-hosting.md)."""
     host = v["issuerHost"]
-    if host is not None:
-        p.check(host in ISSUER_HOSTS,
-                f"irsa:issuerHost must be one of {', '.join(ISSUER_HOSTS)}, got {host!r}")
+    # With an unknown host, what the other keys are for cannot be judged: say only that.
+    host_known = host is None or host in ISSUER_HOSTS
+    if not host_known:
+        lowered = host.lower()
+        p.add(f"irsa:issuerHost must be one of {', '.join(ISSUER_HOSTS)}, got {host!r}"
+              + (f": write {lowered} (lower case)" if lowered in ISSUER_HOSTS else ""))
+        if lowered in ISSUER_HOSTS:
+            host, host_known = lowered, True  # judge the rest as meant
     path = v["issuerPath"]
     if path is not None:
         try:
@@ -690,7 +695,7 @@ def _issuer_settings(v: dict[str, Any], owner: str, repo: str, branch: str, regi
     hosts = {host, *previous}
     uses_bucket = bool(hosts & {"s3", "cloudfront"})
     domain = v["issuerDomain"]
-    if domain:
+    if domain and host_known:
         p.check("cloudfront" in hosts,
                 "irsa:issuerDomain is for irsa:issuerHost cloudfront (a custom domain on the "
                 "distribution); unset it for other hosts")
@@ -702,10 +707,10 @@ def _issuer_settings(v: dict[str, Any], owner: str, repo: str, branch: str, regi
               "irsa:previousIssuerHosts use both s3 and cloudfront, which need a bucket each (their "
               "discovery documents differ): leave irsa:issuerBucket unset during the move "
               "(derived names differ per host), or move through github")
-    if bucket and not uses_bucket:
+    if bucket and not uses_bucket and host_known:
         p.add("irsa:issuerBucket is for irsa:issuerHost s3 or cloudfront; unset it for github")
     create_bucket = v["createBucket"]
-    if create_bucket is False:
+    if create_bucket is False and host_known:
         p.check(bool(bucket) and uses_bucket,
                 "irsa:createBucket false publishes into an existing bucket: set irsa:issuerBucket "
                 "to its name (and irsa:issuerHost to s3 or cloudfront)")
@@ -786,8 +791,9 @@ def _host_settings(v: dict[str, Any], p: _Problems, opaque: frozenset[str] = fro
                 "irsa:sshPrivateKey must be a PEM or OpenSSH private key "
                 "(pulumi config set --secret irsa:sshPrivateKey < ~/.ssh/id_ed25519)")
     host_keys: dict[str, str] = {}
-    # Offline (check-config) an encrypted host, port or key cannot be matched up.
-    if v["sshHostKey"] and not {"host", "hosts", "sshPort", "sshHostKey"} & opaque:
+    # Offline (check-config) an encrypted host, port or key cannot be matched up; without
+    # a host (a misspelled irsa:hosts) there is nothing to match, and that is said above.
+    if v["sshHostKey"] and nodes and not {"host", "hosts", "sshPort", "sshHostKey"} & opaque:
         try:
             host_keys = parse_host_keys(v["sshHostKey"], nodes, port or 22)
         except ValueError as err:
@@ -869,6 +875,10 @@ def parse_host_keys(text: str, hosts: tuple[str, ...], port: int) -> dict[str, s
             raise ValueError(f"{prefix}: unknown key type {key_type!r}; one of "
                              f"{', '.join(HOST_KEY_TYPES)}")
         if not _is_ssh_key_blob(key_type, body):
+            inner = _ssh_key_blob_type(body)
+            if inner in HOST_KEY_TYPES and inner != key_type:
+                raise ValueError(f"{prefix}: the key for {name} is labelled {key_type} but is an "
+                                 f"{inner} key: write '{inner} {body[:12]}…'")
             raise ValueError(f"{prefix}: the {key_type} key for {name} is not a valid key "
                              "(truncated or mistyped base64?)")
         if name not in hosts:
@@ -883,6 +893,22 @@ def parse_host_keys(text: str, hosts: tuple[str, ...], port: int) -> dict[str, s
         raise ValueError(f"{prefix} has no key for {', '.join(missing)}: add a line "
                          f"'HOST TYPE KEY' for each (ssh-keyscan -t ed25519 {' '.join(missing)})")
     return found
+
+
+def _ssh_key_blob_type(body: str) -> str | None:
+    """The key type an SSH public key blob names inside (RFC 4253 6.6), or None."""
+    import base64
+    import binascii
+
+    try:
+        blob = base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    length = int.from_bytes(blob[:4], "big") if len(blob) >= 4 else 0
+    try:
+        return blob[4:4 + length].decode("ascii") if 0 < length <= 64 else None
+    except UnicodeDecodeError:
+        return None
 
 
 def _is_ssh_key_blob(key_type: str, body: str) -> bool:
@@ -987,7 +1013,8 @@ def _service_account(where: str, entry: dict[str, Any], p: _Problems) -> Service
                       and not prefix.startswith(("xn--", "sthree-", "amzn-s3-demo-")),
                       f"{where}.s3BucketPrefix must start a valid bucket name: lowercase letters, "
                       f"digits, '.' and '-', 2 to 60 characters, starting with a letter or digit, "
-                      f"got {prefix!r}")
+                      f"got {prefix!r}"
+                      + _prefix_hint(prefix))
     arns = entry.get("policyArns", [])
     for arn in arns:
         ok &= p.check(isinstance(arn, str) and bool(_POLICY_ARN.fullmatch(arn)),
@@ -1045,6 +1072,14 @@ def _role_quotas(where: str, account: str, prefix: str | None, policy: Any,
                   f"{where} ({account}): policyArns attaches {count} managed policies; IAM allows "
                   f"at most {policies.MANAGED_POLICIES_MAX} per role: combine some")
     return ok
+
+
+def _prefix_hint(prefix: Any) -> str:
+    """For an ARN or URL given as s3BucketPrefix: the prefix it meant."""
+    if not isinstance(prefix, str) or not s3.bucket_name_hint(prefix):
+        return ""
+    meant = re.sub(r"^(?:arn:aws(?:-[a-z]+)*:s3:::|s3://)", "", prefix).split("/")[0].rstrip("*-")
+    return f": that is a bucket's ARN or URL; give the start of the bucket names, e.g. {meant!r}"
 
 
 # IAM's patterns for role paths and descriptions (botocore: pathType, roleDescriptionType).

@@ -96,3 +96,56 @@ def test_an_unquoted_date_version_is_refused_when_not_the_policy_language():
                                                       "Resource": "*"}]}
     assert problems(accounts({"namespace": "a", "name": "b", "policy": policy})) == [
         'irsa:serviceAccounts[0].policy Version must be 2012-10-17, got "2012-10-18"']
+
+
+def test_an_ed25519_key_labelled_ssh_rsa_names_the_mismatch():
+    body = HOST_KEY.split()[1]
+    found = problems({"irsa:sshHostKey": f"ssh-rsa {body}"})
+    assert found == [f"irsa:sshHostKey: the key for node1.example.internal is labelled ssh-rsa but "
+                     f"is an ssh-ed25519 key: write 'ssh-ed25519 {body[:12]}…'"]
+    # A truncated key is still called that.
+    assert "truncated or mistyped" in problems({"irsa:sshHostKey": f"ssh-ed25519 {body[:20]}"})[0]
+
+
+def test_a_route53_zone_path_says_to_drop_the_prefix():
+    found = problems(accounts({"namespace": "dns", "name": "external-dns", "preset": {
+        "name": "external-dns", "hostedZoneIds": ["/hostedzone/Z0123456789ABC"]}}))
+    assert found == ['irsa:serviceAccounts[0].preset: hostedZoneIds entry "/hostedzone/Z0123456789ABC" '
+                     "is not hosted zone ids (Z0123456789ABC): drop the /hostedzone/ prefix Route 53 "
+                     "shows: Z0123456789ABC"]
+
+
+@pytest.mark.parametrize("extra, expected", [
+    ({"irsa:issuerHost": "s3", "irsa:issuerBucket": "arn:aws:s3:::my-issuer"},
+     "irsa:issuerBucket: bucket name 'arn:aws:s3:::my-issuer': that is the bucket's ARN: give its "
+     "name, my-issuer"),
+    (accounts({"namespace": "b", "name": "velero", "preset": {"name": "velero",
+                                                              "bucket": "s3://backups"}}),
+     'irsa:serviceAccounts[0].preset: bucket entry "s3://backups" is not an S3 bucket name: that '
+     "is the bucket's URL: give its name, backups"),
+    (accounts({"namespace": "a", "name": "b", "s3BucketPrefix": "arn:aws:s3:::team-data-*"}),
+     "irsa:serviceAccounts[0].s3BucketPrefix must start a valid bucket name: lowercase letters, "
+     "digits, '.' and '-', 2 to 60 characters, starting with a letter or digit, got "
+     "'arn:aws:s3:::team-data-*': that is a bucket's ARN or URL; give the start of the bucket "
+     "names, e.g. 'team-data'"),
+])
+def test_a_bucket_arn_where_a_name_belongs_says_which_name(extra, expected):
+    found = problems({"aws:region": "eu-central-1", **extra})
+    assert expected in found, found
+
+
+def test_a_misspelled_hosts_key_does_not_cascade_into_the_host_key():
+    found = problems({"irsa:hots": ["node1.example.internal"]}, drop=("irsa:host",))
+    assert found == [
+        "irsa:hots is not a configuration key of this project (did you mean irsa:hosts?)",
+        "irsa:host is required (or irsa:hosts for several control-plane nodes): "
+        "pulumi config set irsa:host VALUE"]
+
+
+def test_an_upper_case_issuer_host_gets_one_message_with_the_fix():
+    found = problems({"aws:region": "eu-central-1", "irsa:issuerHost": "S3",
+                      "irsa:issuerBucket": "my-issuer"})
+    assert found == ["irsa:issuerHost must be one of github, s3, cloudfront, got 'S3': "
+                     "write s3 (lower case)"]
+    assert problems({"irsa:issuerHost": "gitlab", "irsa:issuerBucket": "my-issuer"}) == [
+        "irsa:issuerHost must be one of github, s3, cloudfront, got 'gitlab'"]
