@@ -41,7 +41,7 @@ def _jwks(args: argparse.Namespace) -> int:
     for name in args.files:
         label = "stdin" if name == "-" else name
         try:
-            key = oidc.load_public_key(_read(name))
+            found = oidc.load_public_keys(_read(name))
         except FileNotFoundError:
             return _fail(f"{label}: no such file")
         except IsADirectoryError:
@@ -50,10 +50,12 @@ def _jwks(args: argparse.Namespace) -> int:
             return _fail(f"{label}: permission denied")
         except oidc.UnusableKeyError as err:
             return _fail(f"{label}: {err}")
-        if key.key_size < MIN_KEY_BITS:
-            return _fail(f"{label}: an RSA key of {key.key_size} bits; the program signs with "
-                         f"{MIN_KEY_BITS} bits or more (irsa:keyBits), so publish such a key")
-        keys.append(key)
+        for number, key in enumerate(found, 1):
+            which = f"{label}: key {number} of {len(found)}" if len(found) > 1 else label
+            if key.key_size < MIN_KEY_BITS:
+                return _fail(f"{which}: an RSA key of {key.key_size} bits; the program signs with "
+                             f"{MIN_KEY_BITS} bits or more (irsa:keyBits), so publish such a key")
+        keys += found
     sys.stdout.write(oidc.to_json(oidc.jwks(keys)))
     return 0
 
@@ -126,7 +128,8 @@ def parser() -> argparse.ArgumentParser:
         f"unencrypted private keys (only the public part is printed), of {MIN_KEY_BITS} bits "
         "or more. - reads standard input.",
     )
-    jwks.add_argument("files", nargs="+", metavar="FILE", help="PEM file with an RSA key, or -")
+    jwks.add_argument("files", nargs="+", metavar="FILE",
+                      help="PEM file with one or more RSA keys (every key is read), or -")
     jwks.set_defaults(run=_jwks)
 
     discovery = commands.add_parser(
