@@ -463,3 +463,22 @@ def test_jwks_404_is_not_retried_but_a_server_error_is(world):
     results = verify(world, **options)
     assert failed(results) == ["jwks-uri"]
     assert world.https.hits[jwks_path] == 4
+
+
+@pytest.mark.parametrize("case, advice", [
+    ("aud not a client id", "issue the token for 'sts.amazonaws.com'"),
+    ("sub of another service account (trust policy denies)",
+     "role k8s_default_aws-cli is the role of system:serviceaccount:default:aws-cli: give "
+     "--role-arn of default/other's own role"),
+    ("token of another service account than the one asked", "use a token of default/aws-cli"),
+])
+def test_the_trust_policy_fix_changes_the_side_that_is_wrong(world, case, advice):
+    # Never what the docs warn against: trusting the Kubernetes API audience, or
+    # widening a role to another service account's tokens.
+    options = CASES[case].break_it(world)
+    results = verify(world, options.pop("token"), **options)
+    fix = result(results, "trust-policy").fix
+    assert fix.startswith(advice), fix
+    fixes = " ".join(r.fix for r in results)
+    assert "aud = https://kubernetes.default.svc" not in fixes
+    assert "sub = system:serviceaccount:default:other" not in fixes
