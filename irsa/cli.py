@@ -114,10 +114,27 @@ def _fail(message: str) -> int:
     return EXIT_USAGE
 
 
+def version() -> str:
+    """The installed package's version; from a checkout run without installing, pyproject's."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("irsa")
+    except metadata.PackageNotFoundError:
+        import tomllib
+
+        pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+        try:
+            return str(tomllib.loads(pyproject.read_text())["project"]["version"])
+        except (OSError, KeyError, tomllib.TOMLDecodeError):
+            return "unknown"
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line, one sub-command per task."""
     top = argparse.ArgumentParser(prog=PROG, description=DESCRIPTION,
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    top.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     jwks = commands.add_parser(

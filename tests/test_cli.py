@@ -225,3 +225,11 @@ def test_jwks_names_the_key_of_a_bundle_it_cannot_publish(keys, tmp_path):
     result = irsa("jwks", str(bundle))
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.startswith(f"irsa: {bundle}: key 2 of 2: an EC key, but only RSA")
+
+
+def test_version_prints_the_packages_version():
+    import tomllib
+
+    result = irsa("--version")
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert (result.returncode, result.stdout, result.stderr) == (0, f"irsa {declared}\n", "")

@@ -482,3 +482,18 @@ def test_the_trust_policy_fix_changes_the_side_that_is_wrong(world, case, advice
     fixes = " ".join(r.fix for r in results)
     assert "aud = https://kubernetes.default.svc" not in fixes
     assert "sub = system:serviceaccount:default:other" not in fixes
+
+
+def test_the_issuer_alone_needs_no_token_role_or_aws(world):
+    done = run_cli(world, "--issuer-url", world.issuer_url)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == (f"verify the issuer {world.issuer_url} (no service account: token, IAM and "
+                        "STS are not checked)")
+    assert [line.split()[:2] for line in lines[1:-1] if not line.startswith(" ")] == [
+        ["ok", "discovery"], ["ok", "issuer"], ["ok", "jwks-uri"], ["ok", "jwks-keys"],
+        ["ok", "issuer-host"]]
+    assert lines[-1] == "all 5 checks passed"
+    # A broken issuer fails as it does in the full chain.
+    gone = run_cli(world, "--issuer-url", world.issuer_url + "-nowhere")
+    assert gone.returncode == 1 and gone.stdout.splitlines()[1].startswith("FAIL discovery")

@@ -554,6 +554,10 @@ def _trusted_subjects(document: Any) -> set[str]:
     return found
 
 
+# What `irsa verify --issuer-url URL` alone checks: the issuer, without a token or AWS.
+ISSUER_CHECKS = ("discovery", "issuer", "jwks-uri", "jwks-keys", "issuer-host")
+
+
 def _pod(chain: Chain) -> pods.PodView:
     assert chain.inputs.pod is not None, "pod checks run only with --pod"
     return chain.inputs.pod
