@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -215,6 +216,31 @@ def test_full_chain_passes_from_the_command_line(world):
                          "not asked: pod-mutated, pod-role-arn, pod-token")
     assert token not in done.stdout + done.stderr
     assert world.admin["aws_secret_access_key"] not in done.stdout + done.stderr
+    # docs/verify.md shows this run: it must be what the command prints.
+    assert _normalised(done.stdout) == documented_run("verify ", "17 of 20")
+
+
+# What differs from run to run in a report: ports, temporary paths, key ids, times.
+_VOLATILE = [(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT"), (r"/tmp/\S+/", "TMP/"),
+             (r"\b[A-Za-z0-9_-]{43}\b", "KID"), (r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", "TIME"),
+             (r"\(\d+ min left\)", "(N min left)"), (r"-[0-9a-f]{8}\b", "-HEX"),
+             (r"\d+\.\d\d s\b", "N s")]
+
+
+def _normalised(text: str) -> list[str]:
+    for pattern, placeholder in _VOLATILE:
+        text = re.sub(pattern, placeholder, text)
+    return text.splitlines()
+
+
+def documented_run(first_line_start: str, last_line_start: str) -> list[str]:
+    """The report docs/verify.md shows for a run, as its text block has it."""
+    page = (ROOT / "docs" / "verify.md").read_text()
+    for block in re.findall(r"^```text\n(.*?)^```", page, re.S | re.M):
+        lines = block.splitlines()
+        if lines[0].startswith(first_line_start) and lines[-1].startswith(last_line_start):
+            return _normalised(block)
+    raise AssertionError(f"docs/verify.md shows no run ending in {last_line_start!r}")
 
 
 def test_json_report_from_stack_outputs_on_stdin(world):
@@ -250,6 +276,7 @@ def test_broken_link_from_the_command_line_exits_1_and_skips_what_depends_on_it(
     assert any(line.startswith("skip assume-role") for line in lines)
     assert lines[-1].startswith("FAILED: token-header")
     assert stale not in done.stdout
+    assert _normalised(done.stdout) == documented_run("verify ", "FAILED: token-header")
 
 
 def test_usage_errors_exit_2(world):
