@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import shutil
 
 import pytest
@@ -122,7 +123,8 @@ def project(tmp_path_factory):
     return path
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# 300 in the suite (~15 s); IRSA_DAMAGE_EXAMPLES=3000 for a longer hunt.
+@settings(max_examples=int(os.environ.get("IRSA_DAMAGE_EXAMPLES", "300")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=damaged_stacks())
 def test_a_damaged_stack_gets_messages_never_a_traceback(project, text):
     status, out, err = run(project, text)
