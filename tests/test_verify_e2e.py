@@ -524,3 +524,12 @@ def test_the_issuer_alone_needs_no_token_role_or_aws(world):
     # A broken issuer fails as it does in the full chain.
     gone = run_cli(world, "--issuer-url", world.issuer_url + "-nowhere")
     assert gone.returncode == 1 and gone.stdout.splitlines()[1].startswith("FAIL discovery")
+
+
+def test_verifying_with_the_kubernetes_audience_never_advises_trusting_it(world):
+    kubernetes = "https://kubernetes.default.svc"
+    results = verify(world, world.token(aud=[kubernetes]), audience=kubernetes)
+    assert failed(results) == ["iam-provider"]
+    fix = result(results, "iam-provider").fix
+    assert fix.startswith("verify with --audience sts.amazonaws.com"), fix
+    assert f"--client-id {kubernetes}" not in " ".join(r.fix for r in results)

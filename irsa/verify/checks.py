@@ -207,8 +207,9 @@ def check_token_audience(chain: Chain) -> str:
     if audience not in audiences:
         raise Broken(f"the token's aud {audiences} does not include {audience!r}",
                      "STS accepts a token only when its aud is one of the OIDC provider's client ids",
-                     f"issue the token for {audience!r}: the projected token volume's audience "
-                     "(pulumi up sets it), or --audience if the provider lists another client id",
+                     _audience_fix(audience, f"issue the token for {audience!r}: the projected "
+                                   "token volume's audience (pulumi up sets it), or --audience if "
+                                   "the provider lists another client id"),
                      WRONG_AUDIENCE)
     return f"aud includes {audience}"
 
@@ -272,8 +273,9 @@ def check_iam_provider(chain: Chain) -> str:
         raise Broken(f"the OIDC provider does not list the audience {audience!r} "
                      f"(its client ids: {client_ids})",
                      "STS accepts a token only when its aud is one of the provider's client ids",
-                     f"aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn "
-                     f"{arn} --client-id {audience} (or set the stack's audience and run pulumi up)",
+                     _audience_fix(audience, "aws iam add-client-id-to-open-id-connect-provider "
+                                   f"--open-id-connect-provider-arn {arn} --client-id {audience} (or "
+                                   "set the stack's audience and run pulumi up)"),
                      WRONG_AUDIENCE)
     chain.provider_arn = arn
     return f"{arn} lists {audience}"
@@ -506,6 +508,20 @@ CHECKS: tuple[Check, ...] = (
     Check("s3-prefix", "a bucket with the allowed prefix can be made, another cannot",
           check_s3_prefix, ("caller-identity",), _without_s3),
 )
+
+
+# The API server's own audiences: a token for them must never be an AWS credential.
+KUBERNETES_AUDIENCES = ("https://kubernetes.default.svc",
+                        "https://kubernetes.default.svc.cluster.local")
+
+
+def _audience_fix(audience: str, fix: str) -> str:
+    """``fix``, unless it would make AWS accept tokens meant for the Kubernetes API."""
+    if audience in KUBERNETES_AUDIENCES:
+        return (f"verify with --audience sts.amazonaws.com (irsa:audience's default) and tokens "
+                f"issued for it; never list {audience} as a client id or trust it in a role: "
+                "every Kubernetes API token would then be an AWS credential")
+    return fix
 
 
 def _trust_fix(chain: Chain, document: Any) -> str:
