@@ -26,7 +26,7 @@ from irsa import cli
 
 PAGES = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").glob("*.md"))]
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
-INLINE = re.compile(r"`((?:\./|\.)?(?:venv/bin/)?irsa(?: [^`]*)?)`")
+INLINE = re.compile(r"`((?:python3? -m |\./|\.)?(?:venv/bin/)?irsa(?: [^`]*)?)`")
 PROGRAM = {"irsa", "./venv/bin/irsa", ".venv/bin/irsa", "venv/bin/irsa"}
 # Sub-commands that need neither network nor cluster: their output is compared.
 OFFLINE = {"check-config", "discovery", "--version"}
@@ -107,8 +107,8 @@ def shown_commands(page: Path) -> list[Shown]:
                 found.append(Shown(page, line, tuple(argv), output))
     prose = FENCE.sub("", text)
     for span in INLINE.finditer(prose):
-        words = _metasyntax(span.group(1)).split()
-        found.append(Shown(page, span.group(1), tuple(words[1:]), inline=True))
+        for argv in irsa_argv(_metasyntax(span.group(1)).split()):
+            found.append(Shown(page, " ".join(span.group(1).split()), tuple(argv), inline=True))
     return found
 
 
