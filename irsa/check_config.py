@@ -4,7 +4,8 @@ First the Pulumi CLI's own rules (``irsa.project_config``: required keys,
 types, secrets), then the program's settings rules (``irsa.settings.parse``),
 so the messages are the ones ``pulumi preview`` would print, without a Pulumi
 CLI, credentials or network. Encrypted values cannot be read offline: they
-count as set and secret, and are checked only for presence.
+count as set and secret, and are checked only for presence. The files are
+read as the CLI reads them (``irsa.pulumi_yaml``: YAML 1.2 as gopkg.in/yaml.v3).
 """
 
 from __future__ import annotations
@@ -12,9 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
-from irsa import project_config, settings
+from irsa import project_config, pulumi_yaml, settings
 
 PROJECT_FILE = "Pulumi.yaml"
 
@@ -42,24 +41,36 @@ def stack_file(project_dir: Path, stack: str) -> Path:
     return project_dir / f"Pulumi.{stack.rsplit('/', 1)[-1]}.yaml"
 
 
-def _load(path: Path) -> dict:
+def _load(path: Path, stack: bool = False) -> dict:
     try:
-        document = yaml.safe_load(path.read_text())
+        text = path.read_text()
+        document = (pulumi_yaml.load_stack if stack else pulumi_yaml.load)(text)
     except FileNotFoundError:
         raise CheckConfigError(f"{path}: no such file") from None
-    except (OSError, yaml.YAMLError) as err:
-        raise CheckConfigError(f"{path}: cannot read it: {err}") from None
+    except (OSError, UnicodeDecodeError, pulumi_yaml.Error) as err:
+        reason = " ".join(str(err).split())
+        raise CheckConfigError(f"{path}: cannot read it: {reason}") from None
     if document is None:
         return {}
     if not isinstance(document, dict):
         raise CheckConfigError(f"{path}: not a YAML mapping")
+    config = document.get("config")
+    if config is not None and not isinstance(config, dict):
+        raise CheckConfigError(f"{path}: config must be a mapping of KEY: VALUE, "
+                               f"got {type(config).__name__}")
+    if config and not all(isinstance(k, str) for k in config):
+        key = next(k for k in config if not isinstance(k, str))
+        # The CLI would take it as text and find no namespace: name it as it would.
+        document["config"] = {str(k): v for k, v in config.items()}
+        if not stack:
+            raise CheckConfigError(f"{path}: config key {key!r} must be a string")
     return document
 
 
 def check(project_dir: Path, path: Path) -> Report:
     """Check one stack file against the project in ``project_dir``."""
     project = _load(project_dir / PROJECT_FILE)
-    stack = _load(path)
+    stack = _load(path, stack=True)
     report = Report(path)
     report.problems += project_config.cli_rule_violations(project)
     cli_problems = project_config.stack_violations(project, stack)

@@ -41,7 +41,7 @@ def _jwks(args: argparse.Namespace) -> int:
     for name in args.files:
         label = "stdin" if name == "-" else name
         try:
-            key = oidc.load_public_key(_read(name))
+            found = oidc.load_public_keys(_read(name))
         except FileNotFoundError:
             return _fail(f"{label}: no such file")
         except IsADirectoryError:
@@ -50,10 +50,12 @@ def _jwks(args: argparse.Namespace) -> int:
             return _fail(f"{label}: permission denied")
         except oidc.UnusableKeyError as err:
             return _fail(f"{label}: {err}")
-        if key.key_size < MIN_KEY_BITS:
-            return _fail(f"{label}: an RSA key of {key.key_size} bits; the program signs with "
-                         f"{MIN_KEY_BITS} bits or more (irsa:keyBits), so publish such a key")
-        keys.append(key)
+        for number, key in enumerate(found, 1):
+            which = f"{label}: key {number} of {len(found)}" if len(found) > 1 else label
+            if key.key_size < MIN_KEY_BITS:
+                return _fail(f"{which}: an RSA key of {key.key_size} bits; the program signs with "
+                             f"{MIN_KEY_BITS} bits or more (irsa:keyBits), so publish such a key")
+        keys += found
     sys.stdout.write(oidc.to_json(oidc.jwks(keys)))
     return 0
 
@@ -112,10 +114,27 @@ def _fail(message: str) -> int:
     return EXIT_USAGE
 
 
+def version() -> str:
+    """The installed package's version; from a checkout run without installing, pyproject's."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("irsa")
+    except metadata.PackageNotFoundError:
+        import tomllib
+
+        pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+        try:
+            return str(tomllib.loads(pyproject.read_text())["project"]["version"])
+        except (OSError, KeyError, tomllib.TOMLDecodeError):
+            return "unknown"
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line, one sub-command per task."""
     top = argparse.ArgumentParser(prog=PROG, description=DESCRIPTION,
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    top.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     jwks = commands.add_parser(
@@ -126,7 +145,8 @@ def parser() -> argparse.ArgumentParser:
         f"unencrypted private keys (only the public part is printed), of {MIN_KEY_BITS} bits "
         "or more. - reads standard input.",
     )
-    jwks.add_argument("files", nargs="+", metavar="FILE", help="PEM file with an RSA key, or -")
+    jwks.add_argument("files", nargs="+", metavar="FILE",
+                      help="PEM file with one or more RSA keys (every key is read), or -")
     jwks.set_defaults(run=_jwks)
 
     discovery = commands.add_parser(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from urllib.parse import urlsplit
 
@@ -40,6 +41,10 @@ def load_public_key(pem: bytes) -> rsa.RSAPublicKey:
     what = _not_a_pem_key(pem)
     if what:
         raise UnusableKeyError(what)
+    blocks = pem_blocks(pem)
+    if len(blocks) > 1:
+        raise UnusableKeyError(f"holds {len(blocks)} PEM blocks; give one key here "
+                               "(irsa jwks reads every key of a file)")
     if b"PRIVATE KEY-----" in pem:
         try:
             key = serialization.load_pem_private_key(pem, password=None)
@@ -59,6 +64,32 @@ def load_public_key(pem: bytes) -> rsa.RSAPublicKey:
             "but only RSA keys can sign service-account tokens for RS256"
         )
     return public
+
+
+_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----.*?-----END \1-----", re.S)
+
+
+def pem_blocks(data: bytes) -> list[bytes]:
+    """Every PEM block (BEGIN … END) in a file's bytes, in order."""
+    return [m.group(0) + b"\n" for m in _PEM_BLOCK.finditer(data)]
+
+
+def load_public_keys(pem: bytes) -> list[rsa.RSAPublicKey]:
+    """Every RSA public key in a PEM file's bytes, in order (``load_public_key`` per block).
+
+    A file of several keys (a bundle of the old and the new signing key) gives
+    them all; one that cannot be read names the block: ``key 2: …``.
+    """
+    blocks = pem_blocks(pem)
+    if len(blocks) <= 1:
+        return [load_public_key(pem)]
+    keys = []
+    for number, block in enumerate(blocks, 1):
+        try:
+            keys.append(load_public_key(block))
+        except UnusableKeyError as err:
+            raise UnusableKeyError(f"key {number} of {len(blocks)}: {err}") from None
+    return keys
 
 
 def _not_a_pem_key(data: bytes) -> str | None:

@@ -130,3 +130,66 @@ def s3_prefix_policy(bucket_prefix: str) -> dict[str, Any]:
             },
         ],
     }
+
+
+# A Secrets Manager secret's ARN ends in "-" and six random characters the service
+# adds to the name; a policy naming the bare name matches no secret.
+_SECRET_ARN = re.compile(r"arn:aws(?:-[a-z]+)*:secretsmanager:[^:]*:[^:]*:secret:(.+)", re.ASCII)
+_SECRET_SUFFIX = re.compile(r".*(?:-[A-Za-z0-9]{6}|-\?{6}|\*)")
+EFFECTS = ("Allow", "Deny")
+
+
+def secret_arn_problem(arn: str) -> str | None:
+    """Why a Secrets Manager ARN in a policy matches no secret, or None."""
+    found = _SECRET_ARN.fullmatch(arn)
+    if not found or _SECRET_SUFFIX.fullmatch(found.group(1)):
+        return None
+    return (f"{arn} names no secret: Secrets Manager ends each secret's ARN with '-' and six "
+            f"random characters, so this gets AccessDenied; write {arn}-?????? (or {arn}-*)")
+
+
+def document_problems(document: Any) -> list[str]:
+    """What IAM (or the first call under the role) would refuse in a policy document.
+
+    Each problem says where: ``Statement[0].Effect must be …``.
+    """
+    if not isinstance(document, dict):
+        return ["must be an IAM policy document (a map with a Statement)"]
+    statements = document.get("Statement")
+    if isinstance(statements, dict):
+        statements = [statements]
+    if not isinstance(statements, list) or not statements:
+        return ["must be an IAM policy document with a Statement"]
+    problems = []
+    version = document.get("Version")
+    if version is not None and version not in (POLICY_VERSION, "2008-10-17"):
+        problems.append(f"Version must be {POLICY_VERSION}, got {json.dumps(version, default=str)}")
+    for index, statement in enumerate(statements):
+        where = f"Statement[{index}]"
+        if not isinstance(statement, dict):
+            problems.append(f"{where} must be a map with Effect, Action and Resource")
+            continue
+        effect = statement.get("Effect")
+        if effect not in EFFECTS:
+            fix = (f": write {effect.capitalize()}" if isinstance(effect, str)
+                   and effect.capitalize() in EFFECTS else "")
+            problems.append(f"{where}.Effect must be Allow or Deny (IAM is case-sensitive), "
+                            f"got {json.dumps(effect)}{fix}")
+        resources = statement.get("Resource", [])
+        for resource in resources if isinstance(resources, list) else [resources]:
+            problem = secret_arn_problem(resource) if isinstance(resource, str) else None
+            if problem:
+                problems.append(f"{where}.Resource {problem}")
+    return problems
+
+
+def inline_size(documents: Sequence[Any]) -> int:
+    """The size IAM counts for a role's inline policies together: characters, no white space."""
+    return sum(len(re.sub(r"\s", "", json.dumps(d, ensure_ascii=False))) for d in documents)
+
+
+# IAM quotas per role: inline policies together (not adjustable) and attached
+# managed policies (default 10, adjustable up to 20).
+INLINE_POLICIES_LIMIT = 10240
+MANAGED_POLICIES_DEFAULT = 10
+MANAGED_POLICIES_MAX = 20

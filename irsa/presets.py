@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from irsa import policies, s3
+
 POLICY_VERSION = "2012-10-17"
 # IAM's quota for the inline policies of one role, counted without white space.
 INLINE_POLICY_LIMIT = 10240
@@ -24,7 +26,7 @@ _ZONE_ID = re.compile(r"[A-Z0-9]{1,32}")
 # S3 bucket names (general purpose buckets): 3–63, lowercase letters, digits, '.', '-'.
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _PARTITION = r"arn:aws(?:-[a-z]+)*"
-_SECRET_ARN = re.compile(_PARTITION + r":secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@*-]+", re.ASCII)
+_SECRET_ARN = re.compile(_PARTITION + r":secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@*?-]+", re.ASCII)
 _PARAMETER_ARN = re.compile(_PARTITION + r":ssm:[a-z0-9-]+:\d{12}:parameter/[\w/.*-]+", re.ASCII)
 _WORKSPACE_ARN = re.compile(_PARTITION + r":aps:[a-z0-9-]+:\d{12}:workspace/ws-[A-Za-z0-9-]+", re.ASCII)
 
@@ -236,12 +238,20 @@ PRESETS: dict[str, PresetSpec] = {
 }
 
 
+def _entry_hint(entry: str) -> str | None:
+    """What to write instead of a common near miss: a zone's path, a bucket's ARN."""
+    zone = re.fullmatch(r"/?hostedzone/([A-Z0-9]{1,32})", entry)
+    if zone:
+        return f"drop the /hostedzone/ prefix Route 53 shows: {zone.group(1)}"
+    return s3.bucket_name_hint(entry)
+
+
 def parse(value: Any) -> Preset:
     """Validate ``{name: NAME, PARAMETER: VALUE…}``; raise ``PresetError`` naming the problem."""
     if not isinstance(value, dict):
         raise PresetError(f"must be an object {{name: PRESET, …parameters}}, got {json.dumps(value)}")
     name = value.get("name")
-    if name not in PRESETS:
+    if not isinstance(name, str) or name not in PRESETS:
         raise PresetError(f"name must be one of {', '.join(PRESETS)}, got {json.dumps(name)}")
     spec = PRESETS[name]
     given = {k: v for k, v in value.items() if k != "name"}
@@ -260,7 +270,12 @@ def parse(value: Any) -> Preset:
             raise PresetError(f"{key} must be {parameter.describe()}, got {json.dumps(item)}")
         for entry in items:
             if not isinstance(entry, str) or not parameter.check(entry):
-                raise PresetError(f"{key} entry {json.dumps(entry)} is not {parameter.example}")
+                hint = _entry_hint(entry) if isinstance(entry, str) else None
+                raise PresetError(f"{key} entry {json.dumps(entry)} is not {parameter.example}"
+                                  + (f": {hint}" if hint else ""))
+            problem = policies.secret_arn_problem(entry)
+            if problem:
+                raise PresetError(f"{key} entry {problem}")
         if parameter.kind is list and len(set(items)) != len(items):
             raise PresetError(f"{key} lists an entry more than once")
     if spec.one_of and not any(given.get(k) for k in spec.one_of):

@@ -12,10 +12,14 @@ errors without a Pulumi CLI. Pure: no Pulumi, no files.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
 TYPES: dict[str, type] = {"string": str, "integer": int, "boolean": bool, "array": list, "object": dict}
+# Each declared type with its article, as the messages name it.
+TYPE_NAMES = {"string": "a string", "integer": "an integer", "boolean": "a boolean (true or false)",
+              "array": "a list", "object": "a map"}
 # What the program receives in place of an encrypted value: offline, the
 # plaintext cannot be known, only that it is there and stored as a secret.
 ENCRYPTED_PLACEHOLDER = "[encrypted]"
@@ -39,7 +43,7 @@ def cli_rule_violations(project: Mapping[str, Any]) -> list[str]:
         if type_ == "array" and "items" not in spec:
             problems.append(f"{key}: an array needs items")
         if "default" in spec and not matches(spec["default"], type_, spec.get("items")):
-            problems.append(f"{key}: default {spec['default']!r} is not a {type_}")
+            problems.append(f"{key}: default {shown(spec['default'])} is not {TYPE_NAMES[type_]}")
     return problems
 
 
@@ -57,6 +61,21 @@ def matches(value: Any, type_: str, items: Mapping[str, Any] | None = None) -> b
     if type_ == "array":
         return items is not None and all(matches(v, items["type"], items.get("items")) for v in value)
     return True
+
+
+def shown(value: Any, limit: int = 60) -> str:
+    """A value as a message shows it: JSON, as written in the stack file, cut short when long."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    # One message, one line: the separators str.splitlines knows besides \n, escaped.
+    text = re.sub("[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]", lambda m: f"\\u{ord(m[0]):04x}", text)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _expected(spec: Mapping[str, Any]) -> str:
+    items = spec.get("items")
+    if spec.get("type") == "array" and isinstance(items, Mapping) and items.get("type") in TYPE_NAMES:
+        return f"a list of {TYPE_NAMES[items['type']].split(' ', 1)[1].split(' (')[0]}s"
+    return TYPE_NAMES.get(spec.get("type"), str(spec.get("type")))
 
 
 def is_encrypted(value: Any) -> bool:
@@ -88,7 +107,7 @@ def stack_violations(project: Mapping[str, Any], stack: Mapping[str, Any]) -> li
             problems.append(f"{full}: must be set as a secret")
             continue
         if not secure and not matches(value, spec["type"], spec.get("items")):
-            problems.append(f"{full}: value {value!r} is not a {spec['type']}")
+            problems.append(f"{full}: value {shown(value)} is not {_expected(spec)}")
     return problems
 
 

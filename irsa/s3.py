@@ -42,8 +42,19 @@ class BucketNameError(ValueError):
     """A bucket name S3 would refuse, or one unusable for a virtual-hosted HTTPS issuer."""
 
 
+def bucket_name_hint(text: str) -> str | None:
+    """For a bucket's ARN or URL where its name belongs: the advice to give the name."""
+    found = re.fullmatch(r"(?:arn:aws(?:-[a-z]+)*:s3:::|s3://)([^/]+)/?(.*)", text)
+    if not found:
+        return None
+    return f"that is the bucket's {'ARN' if text.startswith('arn:') else 'URL'}: give its name, {found.group(1)}"
+
+
 def check_bucket_name(name: str) -> str:
     """Return ``name`` if it is a usable issuer bucket; raise ``BucketNameError`` saying why."""
+    hint = bucket_name_hint(name)
+    if hint:
+        raise BucketNameError(f"bucket name {name!r}: {hint}")
     if "." in name:
         raise BucketNameError(
             f"bucket name {name!r} contains a dot: S3's certificate for "

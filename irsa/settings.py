@@ -433,6 +433,13 @@ class Settings:
                 f"irsa:audience {self.tokens.audience!r} is also an API audience: a token AWS "
                 f"accepts is then also a key to the Kubernetes API. {fix}"
             )
+        for account in self.service_accounts:
+            count = len(set(account.policy_arns))
+            if count > policies.MANAGED_POLICIES_DEFAULT:
+                found.append(
+                    f"the role of {account.key} attaches {count} managed policies; IAM's default "
+                    f"quota is {policies.MANAGED_POLICIES_DEFAULT} per role (AWS raises it to "
+                    f"{policies.MANAGED_POLICIES_MAX} on request): without the raise, up fails")
         if self.webhook.enabled:
             for account in self.service_accounts:
                 if account.test_pod and not self.webhook.mutates(account.namespace):
@@ -729,9 +736,14 @@ def _issuer_settings(v: dict[str, Any], owner: str, repo: str, branch: str, regi
                      p: _Problems) -> IssuerSettings:
     """irsa:issuerHost and what each store needs (see docs/issuer-hosting.md)."""
     host = v["issuerHost"]
-    if host is not None:
-        p.check(host in ISSUER_HOSTS,
-                f"irsa:issuerHost must be one of {', '.join(ISSUER_HOSTS)}, got {host!r}")
+    # With an unknown host, what the other keys are for cannot be judged: say only that.
+    host_known = host is None or host in ISSUER_HOSTS
+    if not host_known:
+        lowered = host.lower()
+        p.add(f"irsa:issuerHost must be one of {', '.join(ISSUER_HOSTS)}, got {host!r}"
+              + (f": write {lowered} (lower case)" if lowered in ISSUER_HOSTS else ""))
+        if lowered in ISSUER_HOSTS:
+            host, host_known = lowered, True  # judge the rest as meant
     path = v["issuerPath"]
     if path is not None:
         try:
@@ -755,7 +767,7 @@ def _issuer_settings(v: dict[str, Any], owner: str, repo: str, branch: str, regi
     hosts = {host, *previous}
     uses_bucket = bool(hosts & {"s3", "cloudfront"})
     domain = v["issuerDomain"]
-    if domain:
+    if domain and host_known:
         p.check("cloudfront" in hosts,
                 "irsa:issuerDomain is for irsa:issuerHost cloudfront (a custom domain on the "
                 "distribution); unset it for other hosts")
@@ -767,10 +779,10 @@ def _issuer_settings(v: dict[str, Any], owner: str, repo: str, branch: str, regi
               "irsa:previousIssuerHosts use both s3 and cloudfront, which need a bucket each (their "
               "discovery documents differ): leave irsa:issuerBucket unset during the move "
               "(derived names differ per host), or move through github")
-    if bucket and not uses_bucket:
+    if bucket and not uses_bucket and host_known:
         p.add("irsa:issuerBucket is for irsa:issuerHost s3 or cloudfront; unset it for github")
     create_bucket = v["createBucket"]
-    if create_bucket is False:
+    if create_bucket is False and host_known:
         p.check(bool(bucket) and uses_bucket,
                 "irsa:createBucket false publishes into an existing bucket: set irsa:issuerBucket "
                 "to its name (and irsa:issuerHost to s3 or cloudfront)")
@@ -851,8 +863,9 @@ def _host_settings(v: dict[str, Any], p: _Problems, opaque: frozenset[str] = fro
                 "irsa:sshPrivateKey must be a PEM or OpenSSH private key "
                 "(pulumi config set --secret irsa:sshPrivateKey < ~/.ssh/id_ed25519)")
     host_keys: dict[str, str] = {}
-    # Offline (check-config) an encrypted host, port or key cannot be matched up.
-    if v["sshHostKey"] and not {"host", "hosts", "sshPort", "sshHostKey"} & opaque:
+    # Offline (check-config) an encrypted host, port or key cannot be matched up; without
+    # a host (a misspelled irsa:hosts) there is nothing to match, and that is said above.
+    if v["sshHostKey"] and nodes and not {"host", "hosts", "sshPort", "sshHostKey"} & opaque:
         try:
             host_keys = parse_host_keys(v["sshHostKey"], nodes, port or 22)
         except ValueError as err:
@@ -934,6 +947,10 @@ def parse_host_keys(text: str, hosts: tuple[str, ...], port: int) -> dict[str, s
             raise ValueError(f"{prefix}: unknown key type {key_type!r}; one of "
                              f"{', '.join(HOST_KEY_TYPES)}")
         if not _is_ssh_key_blob(key_type, body):
+            inner = _ssh_key_blob_type(body)
+            if inner in HOST_KEY_TYPES and inner != key_type:
+                raise ValueError(f"{prefix}: the key for {name} is labelled {key_type} but is an "
+                                 f"{inner} key: write '{inner} {body[:12]}…'")
             raise ValueError(f"{prefix}: the {key_type} key for {name} is not a valid key "
                              "(truncated or mistyped base64?)")
         if name not in hosts:
@@ -948,6 +965,22 @@ def parse_host_keys(text: str, hosts: tuple[str, ...], port: int) -> dict[str, s
         raise ValueError(f"{prefix} has no key for {', '.join(missing)}: add a line "
                          f"'HOST TYPE KEY' for each (ssh-keyscan -t ed25519 {' '.join(missing)})")
     return found
+
+
+def _ssh_key_blob_type(body: str) -> str | None:
+    """The key type an SSH public key blob names inside (RFC 4253 6.6), or None."""
+    import base64
+    import binascii
+
+    try:
+        blob = base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    length = int.from_bytes(blob[:4], "big") if len(blob) >= 4 else 0
+    try:
+        return blob[4:4 + length].decode("ascii") if 0 < length <= 64 else None
+    except UnicodeDecodeError:
+        return None
 
 
 def _is_ssh_key_blob(key_type: str, body: str) -> bool:
@@ -1052,7 +1085,8 @@ def _service_account(where: str, entry: dict[str, Any], p: _Problems) -> Service
                       and not prefix.startswith(("xn--", "sthree-", "amzn-s3-demo-")),
                       f"{where}.s3BucketPrefix must start a valid bucket name: lowercase letters, "
                       f"digits, '.' and '-', 2 to 60 characters, starting with a letter or digit, "
-                      f"got {prefix!r}")
+                      f"got {prefix!r}"
+                      + _prefix_hint(prefix))
     arns = entry.get("policyArns", [])
     for arn in arns:
         ok &= p.check(isinstance(arn, str) and bool(_POLICY_ARN.fullmatch(arn)),
@@ -1060,8 +1094,9 @@ def _service_account(where: str, entry: dict[str, Any], p: _Problems) -> Service
                       "e.g. arn:aws:iam::aws:policy/ReadOnlyAccess")
     policy = entry.get("policy")
     if policy is not None:
-        ok &= p.check(isinstance(policy.get("Statement"), (list, dict)) and bool(policy["Statement"]),
-                      f"{where}.policy must be an IAM policy document with a Statement")
+        for problem in policies.document_problems(policy):
+            p.add(f"{where}.policy {problem}")
+            ok = False
     preset = None
     if "preset" in entry:
         try:
@@ -1069,6 +1104,8 @@ def _service_account(where: str, entry: dict[str, Any], p: _Problems) -> Service
         except presets.PresetError as err:
             p.add(f"{where}.preset: {err}")
             ok = False
+    if ok:
+        ok &= _role_quotas(where, f"{namespace}/{name}", prefix, policy, preset, arns, p)
     ok &= _role_options(where, entry, p)
     if not ok:
         return None
@@ -1089,6 +1126,32 @@ def _service_account(where: str, entry: dict[str, Any], p: _Problems) -> Service
         description=entry.get("description"),
         existing=entry.get("existing", False),
     )
+
+
+def _role_quotas(where: str, account: str, prefix: str | None, policy: Any,
+                 preset: presets.Preset | None, arns: list[str], p: _Problems) -> bool:
+    """IAM's per-role quotas: inline policies together, and attached managed policies."""
+    documents = [d for d in (policies.s3_prefix_policy(prefix) if prefix else None, policy,
+                             preset.policy() if preset else None) if d]
+    size = policies.inline_size(documents)
+    ok = p.check(size <= policies.INLINE_POLICIES_LIMIT,
+                 f"{where} ({account}): the role's inline policies (s3BucketPrefix, policy, preset) "
+                 f"come to {size} characters without white space; IAM allows "
+                 f"{policies.INLINE_POLICIES_LIMIT} per role: move statements into a managed "
+                 "policy and list its ARN in policyArns")
+    count = len(set(arns))
+    ok &= p.check(count <= policies.MANAGED_POLICIES_MAX,
+                  f"{where} ({account}): policyArns attaches {count} managed policies; IAM allows "
+                  f"at most {policies.MANAGED_POLICIES_MAX} per role: combine some")
+    return ok
+
+
+def _prefix_hint(prefix: Any) -> str:
+    """For an ARN or URL given as s3BucketPrefix: the prefix it meant."""
+    if not isinstance(prefix, str) or not s3.bucket_name_hint(prefix):
+        return ""
+    meant = re.sub(r"^(?:arn:aws(?:-[a-z]+)*:s3:::|s3://)", "", prefix).split("/")[0].rstrip("*-")
+    return f": that is a bucket's ARN or URL; give the start of the bucket names, e.g. {meant!r}"
 
 
 # IAM's patterns for role paths and descriptions (botocore: pathType, roleDescriptionType).

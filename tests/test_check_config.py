@@ -56,7 +56,7 @@ def test_cli_rules_come_first_and_stop_there_as_the_cli_would(project):
                           "irsa:keyBits": "big", "irsa:hots": "x"})
     result = project.irsa("check-config", "--stack", "dev")
     assert result.returncode == 1
-    assert result.stdout.splitlines() == ["Pulumi.dev.yaml: irsa:keyBits: value 'big' is not a integer"]
+    assert result.stdout.splitlines() == ['Pulumi.dev.yaml: irsa:keyBits: value "big" is not an integer']
 
 
 def test_then_the_settings_rules_one_line_per_problem(project):
@@ -125,3 +125,60 @@ def test_a_plain_key_set_as_a_secret_is_not_judged_but_said(project):
         "Pulumi.dev.yaml: warning: irsa:host is encrypted: its value cannot be checked offline",
         "Pulumi.dev.yaml: warning: irsa:sshPort is encrypted: its value cannot be checked offline",
         "Pulumi.dev.yaml: ok"]
+
+
+def test_a_word_where_a_number_belongs_reads_as_english(project):
+    (project.path / "Pulumi.dev.yaml").write_text(
+        yaml.safe_dump({"config": BASE}) + "  irsa:sshPort: twentytwo\n")
+    result = project.irsa("check-config")
+    assert (result.returncode, result.stdout) == (
+        1, 'Pulumi.dev.yaml: irsa:sshPort: value "twentytwo" is not an integer\n')
+
+
+def test_a_map_where_a_list_belongs_is_shown_as_written_not_as_python(project):
+    project.stack("dev", {**BASE, "irsa:signingKeys": {"primary": True}})
+    result = project.irsa("check-config")
+    assert result.stdout.splitlines() == [
+        'Pulumi.dev.yaml: irsa:signingKeys: value {"primary": true} is not a list of strings']
+
+
+def _stack_text(extra):
+    return yaml.safe_dump({"config": BASE}) + "".join(f"  {line}\n" for line in extra)
+
+
+@pytest.mark.parametrize("line, message", [
+    # YAML 1.2 (the CLI's gopkg.in/yaml.v3): yes, no, on and off are words, not booleans.
+    ("irsa:restartWorkloads: yes", 'irsa:restartWorkloads: value "yes" is not a boolean (true or false)'),
+    ("irsa:takeOverHost: off", 'irsa:takeOverHost: value "off" is not a boolean (true or false)'),
+    ("irsa:createRepository: false", None),
+    # The CLI hands the text on: 0x16 is no integer to it, 1_0 neither.
+    ("irsa:sshPort: 0x16", 'irsa:sshPort: value "0x16" is not an integer'),
+    ("irsa:sshPort: '22'", None),
+])
+def test_top_level_values_are_read_as_the_cli_reads_them(project, line, message):
+    (project.path / "Pulumi.dev.yaml").write_text(_stack_text([line]))
+    result = project.irsa("check-config")
+    expected = [f"Pulumi.dev.yaml: {message}"] if message else ["Pulumi.dev.yaml: ok"]
+    assert result.stdout.splitlines() == expected, result.stderr
+
+
+def test_an_unquoted_policy_version_is_a_string_as_in_yaml_1_2(project):
+    # YAML 1.1 reads 2012-10-17 as a date; the CLI, and so check-config, as the string IAM wants.
+    (project.path / "Pulumi.dev.yaml").write_text(_stack_text([
+        "irsa:serviceAccounts:",
+        "  - namespace: default",
+        "    name: reader",
+        "    policy:",
+        "      Version: 2012-10-17",
+        "      Statement:",
+        "        - {Effect: Allow, Action: s3:GetObject, Resource: 'arn:aws:s3:::b/*'}",
+    ]))
+    result = project.irsa("check-config")
+    assert (result.returncode, result.stdout, result.stderr) == (0, "Pulumi.dev.yaml: ok\n", "")
+
+
+def test_a_stack_file_that_is_not_yaml_is_one_line(project):
+    (project.path / "Pulumi.dev.yaml").write_text("config:\n  irsa:host: [unclosed\n")
+    result = project.irsa("check-config")
+    assert result.returncode == 2
+    assert len(result.stderr.splitlines()) == 1 and "cannot read it" in result.stderr

@@ -207,3 +207,29 @@ def test_discovery_warns_about_an_upper_case_host_and_keeps_the_url_as_given():
     assert result.returncode == 0
     assert json.loads(result.stdout)["issuer"] == url
     assert "upper-case" in result.stderr and "'issuer.example.com'" in result.stderr
+
+
+def test_jwks_reads_every_key_of_a_file_with_several(keys, tmp_path):
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_bytes(keys["spki"][1].read_bytes() + keys["private"][1].read_bytes())
+    result = irsa("jwks", str(bundle))
+    assert result.returncode == 0, result.stderr
+    assert [k["kid"] for k in json.loads(result.stdout)["keys"]] == [
+        kubernetes_key_id(keys["spki"][0].public_key()),
+        kubernetes_key_id(keys["private"][0].public_key())]
+
+
+def test_jwks_names_the_key_of_a_bundle_it_cannot_publish(keys, tmp_path):
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_bytes(keys["spki"][1].read_bytes() + keys["ec"][1].read_bytes())
+    result = irsa("jwks", str(bundle))
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith(f"irsa: {bundle}: key 2 of 2: an EC key, but only RSA")
+
+
+def test_version_prints_the_packages_version():
+    import tomllib
+
+    result = irsa("--version")
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert (result.returncode, result.stdout, result.stderr) == (0, f"irsa {declared}\n", "")

@@ -90,3 +90,14 @@ def test_each_bad_entry_gets_one_message_naming_its_index(hand_made_key, make, m
     (problem,) = err.value.problems
     assert problem.startswith("irsa:extraPublicKeys[1] must be a PEM public key or an RSA JWK with a kid: ")
     assert message in problem
+
+
+def test_an_entry_with_several_keys_is_refused_not_cut_to_its_first(hand_made_key):
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    raw = {"irsa:githubOwner": "example-org", "irsa:githubRepository": "oidc", "irsa:host": "h",
+           "irsa:extraPublicKeys": json.dumps([public_pem(hand_made_key) + public_pem(other)])}
+    with pytest.raises(settings.SettingsError) as err:
+        settings.parse(raw)
+    assert err.value.problems == [
+        "irsa:extraPublicKeys[0] must be a PEM public key or an RSA JWK with a kid: holds 2 PEM "
+        "blocks; give one key here (irsa jwks reads every key of a file)"]

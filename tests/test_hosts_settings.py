@@ -91,7 +91,8 @@ def test_bad_host_settings_are_named(values, message):
 
 def test_a_key_blob_of_another_type_is_refused():
     ecdsa_body = host_key("ecdsa").split()[1]
-    assert "is not a valid key" in problems(host="a", sshHostKey=f"ssh-ed25519 {ecdsa_body}")[0]
+    assert "is labelled ssh-ed25519 but is an ecdsa-sha2-nistp256 key" in problems(
+        host="a", sshHostKey=f"ssh-ed25519 {ecdsa_body}")[0]
     # The blob names its own type first (RFC 4253 6.6): a real ed25519 blob passes.
     body = base64.b64decode(host_key().split()[1])
     assert body[4:15] == b"ssh-ed25519"

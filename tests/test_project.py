@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from conftest import FIXTURES, ROOT, stack_file_config
-from irsa import project_config, settings
+from irsa import project_config, pulumi_yaml, settings
 
 PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
 STACKS = sorted(ROOT.glob("Pulumi.*.yaml"))
@@ -49,11 +49,11 @@ def test_project_follows_cli_config_rules():
     [
         ({"aws:region": {"type": "string", "default": "x"}}, "may only carry a value"),
         ({"keys": {"type": "array"}}, "an array needs items"),
-        ({"port": {"type": "integer", "default": "twenty-two"}}, "is not a integer"),
-        ({"port": {"type": "integer", "default": 22.5}}, "is not a integer"),
+        ({"port": {"type": "integer", "default": "twenty-two"}}, "is not an integer"),
+        ({"port": {"type": "integer", "default": 22.5}}, "is not an integer"),
         ({"flag": {"type": "boolean", "default": 1}}, "is not a boolean"),
-        ({"port": {"type": "integer", "default": True}}, "is not a integer"),
-        ({"names": {"type": "array", "items": {"type": "string"}, "default": [1]}}, "is not a array"),
+        ({"port": {"type": "integer", "default": True}}, "is not an integer"),
+        ({"names": {"type": "array", "items": {"type": "string"}, "default": [1]}}, "is not a list"),
         ({"flag": {"type": "boolean", "default": "yes"}}, "is not a boolean"),
         ({"aws:region": {}}, "may only carry a value"),
         ({"x": {"type": "number"}}, "unknown type"),
@@ -94,7 +94,7 @@ def test_settings_apply_pulumi_yaml_defaults_when_keys_are_unset():
 
 @pytest.mark.parametrize("stack", STACKS, ids=[s.name for s in STACKS])
 def test_example_stack_passes_cli_checks(stack):
-    document = yaml.safe_load(stack.read_text())
+    document = pulumi_yaml.load_stack(stack.read_text())  # as the CLI reads it
     assert stack_violations(PROJECT, document) == []
     settings.parse(stack_file_config(stack))
 
@@ -106,10 +106,10 @@ def test_stack_checker_catches_type_mismatch_and_missing_key():
     stack = {"config": {"irsa:githubOwner": "o", "irsa:keyBits": "big",
                         "irsa:sshPrivateKey": {"secure": "v1:abc"}}}
     assert stack_violations(project, stack) == [
-        "irsa:keyBits: value 'big' is not a integer",
+        'irsa:keyBits: value "big" is not an integer',
         "irsa:required: required, not set",
     ]
-    assert stack_violations(PROJECT, stack) == ["irsa:keyBits: value 'big' is not a integer"]
+    assert stack_violations(PROJECT, stack) == ['irsa:keyBits: value "big" is not an integer']
     # As with the CLI, `pulumi config set irsa:keyBits 3072` (a string) is an integer.
     stack["config"].update({"irsa:host": "h", "irsa:keyBits": "3072",
                             "irsa:createRepository": "true", "irsa:required": "x"})

@@ -53,7 +53,8 @@ def test_every_service_account_field_reaches_the_settings():
 
 
 BAD = {"namespace": "apps", "name": "app", "roleName": "r", "s3BucketPrefix": "ab",
-       "policyArns": ["arn:aws:iam::aws:policy/ReadOnlyAccess"], "policy": {"Statement": [{}]}}
+       "policyArns": ["arn:aws:iam::aws:policy/ReadOnlyAccess"], "policy": {"Statement": [
+           {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}}
 
 
 @pytest.mark.parametrize("change", [

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -215,6 +216,31 @@ def test_full_chain_passes_from_the_command_line(world):
                          "not asked: pod-mutated, pod-role-arn, pod-token")
     assert token not in done.stdout + done.stderr
     assert world.admin["aws_secret_access_key"] not in done.stdout + done.stderr
+    # docs/verify.md shows this run: it must be what the command prints.
+    assert _normalised(done.stdout) == documented_run("verify ", "17 of 20")
+
+
+# What differs from run to run in a report: ports, temporary paths, key ids, times.
+_VOLATILE = [(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT"), (r"/tmp/\S+/", "TMP/"),
+             (r"\b[A-Za-z0-9_-]{43}\b", "KID"), (r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", "TIME"),
+             (r"\(\d+ min left\)", "(N min left)"), (r"-[0-9a-f]{8}\b", "-HEX"),
+             (r"\d+\.\d\d s\b", "N s")]
+
+
+def _normalised(text: str) -> list[str]:
+    for pattern, placeholder in _VOLATILE:
+        text = re.sub(pattern, placeholder, text)
+    return text.splitlines()
+
+
+def documented_run(first_line_start: str, last_line_start: str) -> list[str]:
+    """The report docs/verify.md shows for a run, as its text block has it."""
+    page = (ROOT / "docs" / "verify.md").read_text()
+    for block in re.findall(r"^```text\n(.*?)^```", page, re.S | re.M):
+        lines = block.splitlines()
+        if lines[0].startswith(first_line_start) and lines[-1].startswith(last_line_start):
+            return _normalised(block)
+    raise AssertionError(f"docs/verify.md shows no run ending in {last_line_start!r}")
 
 
 def test_json_report_from_stack_outputs_on_stdin(world):
@@ -250,6 +276,7 @@ def test_broken_link_from_the_command_line_exits_1_and_skips_what_depends_on_it(
     assert any(line.startswith("skip assume-role") for line in lines)
     assert lines[-1].startswith("FAILED: token-header")
     assert stale not in done.stdout
+    assert _normalised(done.stdout) == documented_run("verify ", "FAILED: token-header")
 
 
 def test_usage_errors_exit_2(world):
@@ -463,3 +490,46 @@ def test_jwks_404_is_not_retried_but_a_server_error_is(world):
     results = verify(world, **options)
     assert failed(results) == ["jwks-uri"]
     assert world.https.hits[jwks_path] == 4
+
+
+@pytest.mark.parametrize("case, advice", [
+    ("aud not a client id", "issue the token for 'sts.amazonaws.com'"),
+    ("sub of another service account (trust policy denies)",
+     "role k8s_default_aws-cli is the role of system:serviceaccount:default:aws-cli: give "
+     "--role-arn of default/other's own role"),
+    ("token of another service account than the one asked", "use a token of default/aws-cli"),
+])
+def test_the_trust_policy_fix_changes_the_side_that_is_wrong(world, case, advice):
+    # Never what the docs warn against: trusting the Kubernetes API audience, or
+    # widening a role to another service account's tokens.
+    options = CASES[case].break_it(world)
+    results = verify(world, options.pop("token"), **options)
+    fix = result(results, "trust-policy").fix
+    assert fix.startswith(advice), fix
+    fixes = " ".join(r.fix for r in results)
+    assert "aud = https://kubernetes.default.svc" not in fixes
+    assert "sub = system:serviceaccount:default:other" not in fixes
+
+
+def test_the_issuer_alone_needs_no_token_role_or_aws(world):
+    done = run_cli(world, "--issuer-url", world.issuer_url)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == (f"verify the issuer {world.issuer_url} (no service account: token, IAM and "
+                        "STS are not checked)")
+    assert [line.split()[:2] for line in lines[1:-1] if not line.startswith(" ")] == [
+        ["ok", "discovery"], ["ok", "issuer"], ["ok", "jwks-uri"], ["ok", "jwks-keys"],
+        ["ok", "issuer-host"]]
+    assert lines[-1] == "all 5 checks passed"
+    # A broken issuer fails as it does in the full chain.
+    gone = run_cli(world, "--issuer-url", world.issuer_url + "-nowhere")
+    assert gone.returncode == 1 and gone.stdout.splitlines()[1].startswith("FAIL discovery")
+
+
+def test_verifying_with_the_kubernetes_audience_never_advises_trusting_it(world):
+    kubernetes = "https://kubernetes.default.svc"
+    results = verify(world, world.token(aud=[kubernetes]), audience=kubernetes)
+    assert failed(results) == ["iam-provider"]
+    fix = result(results, "iam-provider").fix
+    assert fix.startswith("verify with --audience sts.amazonaws.com"), fix
+    assert f"--client-id {kubernetes}" not in " ".join(r.fix for r in results)

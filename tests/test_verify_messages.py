@@ -122,9 +122,17 @@ def test_service_account_must_be_exactly_namespace_slash_name(account):
 
 def test_service_account_or_pod_is_required():
     # --pod names the service account itself, so neither flag is required alone.
-    args = cli.parser().parse_args(["verify", "--issuer-url", "https://i"])
-    with pytest.raises(command.UsageError, match=r"^give --service-account NAMESPACE/NAME or --pod NAMESPACE/NAME$"):
+    args = cli.parser().parse_args(["verify", "--token-file", __file__])
+    with pytest.raises(command.UsageError, match=r"^give --service-account NAMESPACE/NAME or --pod "
+                       r"NAMESPACE/NAME \(or --issuer-url alone to check only the issuer\)$"):
         command.inputs_from(args, {}, io.StringIO(""))
+
+
+@pytest.mark.parametrize("argv", [["--issuer-url", "https://i"], ["--stack-outputs", "-"]])
+def test_the_issuer_alone_is_verified_without_a_service_account(argv):
+    args = cli.parser().parse_args(["verify", *argv])
+    got = command.inputs_from(args, {}, io.StringIO('{"issuerUrl": "https://i"}'))
+    assert got.issuer_only and got.issuer_url == "https://i" and got.role_arn == ""
 
 
 def test_every_flag_reaches_the_inputs(tmp_path):

@@ -50,6 +50,11 @@ class Inputs:
         return f"{self.namespace}/{self.name}"
 
     @property
+    def issuer_only(self) -> bool:
+        """``--issuer-url`` alone: only the issuer's documents and their host are checked."""
+        return not self.namespace
+
+    @property
     def role_name(self) -> str:
         # Roles may have paths (role/PATH/NAME); the name is the last segment.
         return self.role_arn.rsplit("/", 1)[-1]

@@ -207,8 +207,9 @@ def check_token_audience(chain: Chain) -> str:
     if audience not in audiences:
         raise Broken(f"the token's aud {audiences} does not include {audience!r}",
                      "STS accepts a token only when its aud is one of the OIDC provider's client ids",
-                     f"issue the token for {audience!r}: the projected token volume's audience "
-                     "(pulumi up sets it), or --audience if the provider lists another client id",
+                     _audience_fix(audience, f"issue the token for {audience!r}: the projected "
+                                   "token volume's audience (pulumi up sets it), or --audience if "
+                                   "the provider lists another client id"),
                      WRONG_AUDIENCE)
     return f"aud includes {audience}"
 
@@ -272,8 +273,9 @@ def check_iam_provider(chain: Chain) -> str:
         raise Broken(f"the OIDC provider does not list the audience {audience!r} "
                      f"(its client ids: {client_ids})",
                      "STS accepts a token only when its aud is one of the provider's client ids",
-                     f"aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn "
-                     f"{arn} --client-id {audience} (or set the stack's audience and run pulumi up)",
+                     _audience_fix(audience, "aws iam add-client-id-to-open-id-connect-provider "
+                                   f"--open-id-connect-provider-arn {arn} --client-id {audience} (or "
+                                   "set the stack's audience and run pulumi up)"),
                      WRONG_AUDIENCE)
     chain.provider_arn = arn
     return f"{arn} lists {audience}"
@@ -299,13 +301,10 @@ def check_trust_policy(chain: Chain) -> str:
     context = trust.condition_context(inputs.issuer_url, _token(chain).claims, inputs.audience)
     decision = trust.evaluate(document, str(chain.provider_arn), context)
     if not decision.allowed:
-        wants = " and ".join(f"{key} = {value}" for key, value in context.items())
         raise Broken(f"role {inputs.role_name} does not trust this token: {decision.reasons[0]}",
                      "STS evaluates the role's trust policy with the token's sub and aud; "
                      + "; ".join(decision.reasons),
-                     f"the role must trust {chain.provider_arn} with StringEquals {wants}: list the "
-                     "service account in the stack's serviceAccounts and run pulumi up",
-                     NOT_AUTHORIZED)
+                     _trust_fix(chain, document), NOT_AUTHORIZED)
     sub, aud = context.values()
     return f"role {inputs.role_name} trusts sub {sub}, aud {aud} ({decision.matched})"
 
@@ -509,6 +508,70 @@ CHECKS: tuple[Check, ...] = (
     Check("s3-prefix", "a bucket with the allowed prefix can be made, another cannot",
           check_s3_prefix, ("caller-identity",), _without_s3),
 )
+
+
+# The API server's own audiences: a token for them must never be an AWS credential.
+KUBERNETES_AUDIENCES = ("https://kubernetes.default.svc",
+                        "https://kubernetes.default.svc.cluster.local")
+
+
+def _audience_fix(audience: str, fix: str) -> str:
+    """``fix``, unless it would make AWS accept tokens meant for the Kubernetes API."""
+    if audience in KUBERNETES_AUDIENCES:
+        return (f"verify with --audience sts.amazonaws.com (irsa:audience's default) and tokens "
+                f"issued for it; never list {audience} as a client id or trust it in a role: "
+                "every Kubernetes API token would then be an AWS credential")
+    return fix
+
+
+def _trust_fix(chain: Chain, document: Any) -> str:
+    """What to change when the trust policy says no: the token, the role named, or the role.
+
+    Never the advice the docs warn against: trusting the Kubernetes API audience (every
+    API token would become AWS credentials) or another service account's tokens.
+    """
+    inputs = chain.inputs
+    claims = _token(chain).claims
+    expected_sub = policies.subject(inputs.namespace, inputs.name)
+    audiences = _token(chain).audiences
+    if inputs.audience not in audiences:
+        return (f"issue the token for {inputs.audience!r} (the projected token volume's audience; "
+                "pulumi up sets it), not the role's trust: a role that trusts "
+                f"{', '.join(map(repr, audiences)) or 'that audience'} would accept tokens meant "
+                "for other services, such as the Kubernetes API")
+    if claims.get("sub") != expected_sub:
+        return (f"use a token of {inputs.service_account} (a pod whose serviceAccountName is "
+                f"{inputs.name} in {inputs.namespace}), or verify the service account the token "
+                "belongs to; do not make the role trust another service account")
+    trusted = sorted(_trusted_subjects(document) - {expected_sub})
+    if trusted and expected_sub not in _trusted_subjects(document):
+        return (f"role {inputs.role_name} is the role of {', '.join(trusted)}: give --role-arn of "
+                f"{inputs.service_account}'s own role (the stack output serviceAccountRoles), or "
+                f"list {inputs.service_account} in the stack's serviceAccounts and run pulumi up "
+                "to get one")
+    prefix = inputs.issuer_url.split("://", 1)[-1]
+    return (f"the role must trust {chain.provider_arn} with StringEquals {prefix}:sub = "
+            f"{expected_sub} and {prefix}:aud = {inputs.audience}: list the service account in "
+            "the stack's serviceAccounts and run pulumi up")
+
+
+def _trusted_subjects(document: Any) -> set[str]:
+    """Every ``…:sub`` value the trust policy's conditions name."""
+    statements = document.get("Statement", []) if isinstance(document, dict) else []
+    found: set[str] = set()
+    for statement in statements if isinstance(statements, list) else [statements]:
+        conditions = statement.get("Condition", {}) if isinstance(statement, dict) else {}
+        for test in conditions.values() if isinstance(conditions, dict) else []:
+            for key, value in test.items() if isinstance(test, dict) else []:
+                if key.endswith(":sub"):
+                    values = [value] if isinstance(value, str) else value
+                    found.update(v for v in values if isinstance(v, str)) if isinstance(
+                        values, list) else None
+    return found
+
+
+# What `irsa verify --issuer-url URL` alone checks: the issuer, without a token or AWS.
+ISSUER_CHECKS = ("discovery", "issuer", "jwks-uri", "jwks-keys", "issuer-host")
 
 
 def _pod(chain: Chain) -> pods.PodView:

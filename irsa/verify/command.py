@@ -15,7 +15,7 @@ from irsa.verify import token as tokens
 from irsa.verify.chain import (
     DEFAULT_AUDIENCE, FAIL, OK, SKIP, SKIPPED, WARN, Chain, Inputs, Result, exit_status, run,
 )
-from irsa.verify.checks import CHECKS
+from irsa.verify.checks import CHECKS, ISSUER_CHECKS
 
 EXIT_USAGE = 2
 # What `pulumi stack output --json` shows for a secret without --show-secrets.
@@ -33,7 +33,9 @@ Checks, in order:
 """ + "\n".join(f"  {c.name:<16}{c.what}" for c in CHECKS)
 
 EPILOG = """\
-example:
+examples:
+  irsa verify --issuer-url https://example-org.github.io/oidc-issuer
+      (the issuer alone: its discovery document, JWKS and their host; no token, no AWS)
   pulumi stack output --json | irsa verify --stack-outputs - \\
       --service-account default/aws-cli --token-file token.jwt
   pulumi stack output --json --show-secrets | python -m irsa verify --stack-outputs - \
@@ -104,7 +106,8 @@ def main(args: argparse.Namespace) -> int:
     except UsageError as err:
         print(f"irsa verify: {err}", file=sys.stderr)
         return EXIT_USAGE
-    results = run(Chain.start(inputs), CHECKS)
+    checks = [c for c in CHECKS if c.name in ISSUER_CHECKS] if inputs.issuer_only else CHECKS
+    results = run(Chain.start(inputs), checks)
     sys.stdout.write(render_json(inputs, results) if args.json else render_text(inputs, results))
     return exit_status(results)
 
@@ -120,8 +123,16 @@ def inputs_from(args: argparse.Namespace, environ: Mapping[str, str], stdin: Tex
         args.service_account = from_pod
         if not args.token_file:
             args.from_cluster = True
+    if not (args.service_account or args.token_file or args.from_cluster or args.role_arn
+            or args.s3_bucket_prefix):
+        issuer_url = args.issuer_url or outputs.get("issuerUrl")
+        if issuer_url:  # the issuer alone: its documents and their host, no token, no AWS
+            return Inputs(issuer_url=issuer_url, namespace="", name="", role_arn="",
+                          get_token=_no_token, token_source="", ca_bundle=args.ca_bundle,
+                          issuer_host=args.issuer_host)
     if not args.service_account:
-        raise UsageError("give --service-account NAMESPACE/NAME or --pod NAMESPACE/NAME")
+        raise UsageError("give --service-account NAMESPACE/NAME or --pod NAMESPACE/NAME "
+                         "(or --issuer-url alone to check only the issuer)")
     if not args.token_file and not args.from_cluster:
         raise UsageError("one of the arguments --token-file --from-cluster is required (or --pod)")
     namespace, _, name = args.service_account.partition("/")
@@ -158,6 +169,10 @@ def inputs_from(args: argparse.Namespace, environ: Mapping[str, str], stdin: Tex
         endpoint_url=args.endpoint_url, region=args.region, ca_bundle=args.ca_bundle,
         s3_bucket_prefix=args.s3_bucket_prefix, pod=pod, issuer_host=args.issuer_host,
     )
+
+
+def _no_token() -> str:
+    raise AssertionError("an issuer-only verify reads no token")
 
 
 def _read_pod(args: argparse.Namespace, environ: Mapping[str, str],
@@ -213,8 +228,10 @@ def _kubeconfig(flag: str | None, environ: Mapping[str, str],
 
 def render_text(inputs: Inputs, results: Sequence[Result]) -> str:
     """The report for a terminal: one line per check, cause and fix under a failure."""
-    lines = [f"verify {inputs.service_account} → {inputs.role_arn}",
-             f"issuer {inputs.issuer_url}, audience {inputs.audience}"]
+    lines = ([f"verify the issuer {inputs.issuer_url} (no service account: token, IAM and STS "
+              "are not checked)"] if inputs.issuer_only else
+             [f"verify {inputs.service_account} → {inputs.role_arn}",
+              f"issuer {inputs.issuer_url}, audience {inputs.audience}"])
     width = max(len(r.name) for r in results)
     for result in results:
         lines.append(f"{result.status:<4} {result.name:<{width}}  {result.message}")
@@ -251,8 +268,8 @@ def render_json(inputs: Inputs, results: Sequence[Result]) -> str:
     """The report for programs: the inputs (never the token) and every check."""
     document = {
         "ok": not any(r.failed for r in results),
-        "serviceAccount": inputs.service_account,
-        "roleArn": inputs.role_arn,
+        "serviceAccount": None if inputs.issuer_only else inputs.service_account,
+        "roleArn": inputs.role_arn or None,
         "issuerUrl": inputs.issuer_url,
         "audience": inputs.audience,
         "failed": [r.name for r in results if r.status == FAIL],
