@@ -378,6 +378,11 @@ class Settings:
                         f"the pod identity webhook does not mutate pods in {account.namespace}: "
                         f"the test pod of {account.key} carries its own token volume, and other "
                         "pods there must too")
+        if self.webhook.enabled and self.webhook.failure_policy == "Fail":
+            found.append(
+                "irsa:webhookFailurePolicy Fail also holds up kube-system's pods (CoreDNS, the "
+                "CNI) while the webhook is down; if its own pods need them to start, none does. "
+                f"Label such pods {webhook.SKIP_LABEL}, or keep Ignore")
         missing = [h for h in self.host.nodes if h not in self.host.host_keys]
         if missing:
             found.append(
