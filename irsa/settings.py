@@ -114,6 +114,7 @@ KEYS: dict[str, KeySpec] = {
     "issuerDomain": KeySpec("string", ""),
     "previousIssuerHosts": KeySpec("array", [], items="string"),
     "tags": KeySpec("object", {}),
+    "roleNamePrefix": KeySpec("string", ""),
 }
 
 SERVICE_ACCOUNT_FIELDS = {
@@ -248,7 +249,8 @@ class ServiceAccount:
 
     namespace: str
     name: str
-    role_name: str
+    # roleName as given; None: the stack's default name (Settings.role_name_of).
+    role_name: str | None
     s3_bucket_prefix: str | None = None
     policy_arns: tuple[str, ...] = ()
     policy: Mapping[str, Any] | None = None
@@ -325,6 +327,15 @@ class Settings:
     aws_region: str | None = None
     github_token: Secret | None = None
     webhook: WebhookSettings = field(default_factory=WebhookSettings)
+    # irsa:roleNamePrefix; "": derived from the project and stack (iam_names.stack_prefix).
+    role_name_prefix: str = ""
+
+    def role_name_of(self, account: ServiceAccount, project: str, stack: str) -> str:
+        """The account's role name: its roleName, else PREFIX_NAMESPACE_NAME for this stack."""
+        if account.role_name:
+            return account.role_name
+        prefix = self.role_name_prefix or iam_names.stack_prefix(project, stack)
+        return iam_names.default_role_name(account.namespace, account.name, prefix)
 
     @property
     def former_namespace_owners(self) -> dict[str, str]:
@@ -637,7 +648,21 @@ def _build(v: dict[str, Any], p: _Problems, region: str | None = None,
         kubeconfig=Secret(kubeconfig) if kubeconfig else None,
         webhook=webhook_settings,
         tags=tags,
+        role_name_prefix=_role_name_prefix(v["roleNamePrefix"], p),
     )
+
+
+# Role-name characters (roleNameType), leaving room for _NAMESPACE_NAME.
+_ROLE_NAME_PREFIX = re.compile(r"^[\w+=,.@-]{1,32}$", re.ASCII)
+
+
+def _role_name_prefix(prefix: str | None, p: _Problems) -> str:
+    """irsa:roleNamePrefix: "" (derived per stack) or role-name characters, at most 32."""
+    if prefix:
+        p.check(bool(_ROLE_NAME_PREFIX.fullmatch(prefix)),
+                f"irsa:roleNamePrefix must be at most 32 letters, digits or '+=,.@_-' (k8s keeps the names "
+                f"earlier versions gave), got {prefix!r}")
+    return prefix or ""
 
 
 def _webhook_settings(v: dict[str, Any], p: _Problems) -> WebhookSettings:
@@ -945,7 +970,7 @@ def _service_accounts(
             accounts.append(account)
     for key in _duplicates([a.key for a in accounts]):
         p.add(f"irsa:serviceAccounts lists {key} more than once")
-    for role in _duplicates([a.role_name for a in accounts]):
+    for role in _duplicates([a.role_name for a in accounts if a.role_name]):
         p.add(f"irsa:serviceAccounts gives the role name {role!r} to more than one service account")
     return tuple(accounts)
 
@@ -974,11 +999,11 @@ def _service_account(where: str, entry: dict[str, Any], p: _Problems) -> Service
         p.add(f"{where} sets both existing and createNamespace: an existing ServiceAccount lives in "
               "a namespace that exists; drop createNamespace")
         ok = False
-    role_name = entry.get("roleName") or iam_names.default_role_name(namespace, name)
-    ok &= p.check(bool(_ROLE_NAME.fullmatch(role_name)),
-                  f"{where}.roleName must be at most 64 letters, digits or '+=,.@_-'; got "
-                  f"{role_name!r} ({len(role_name)} characters)"
-                  + ("" if "roleName" in entry else ": set roleName explicitly"))
+    role_name = entry.get("roleName") or None
+    if role_name is not None:
+        ok &= p.check(bool(_ROLE_NAME.fullmatch(role_name)),
+                      f"{where}.roleName must be at most 64 letters, digits or '+=,.@_-'; got "
+                      f"{role_name!r} ({len(role_name)} characters)")
     prefix = entry.get("s3BucketPrefix")
     if prefix is not None:
         ok &= p.check(bool(_BUCKET_PREFIX.fullmatch(prefix)) and ".." not in prefix

@@ -15,7 +15,7 @@ from cryptography.x509 import verification
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from support import real_rules
 from support.recorded import plain
-from test_program import DEV, depends_on, run
+from test_program import DEV, STACK_PREFIX, depends_on, run
 
 from irsa import settings as settings_module
 from irsa import webhook
@@ -297,7 +297,7 @@ def test_with_the_webhook_the_test_pod_names_only_its_service_account(program):
                                     "command": ["sleep", "infinity"]}]}
     account = program.by_name("default/aws-cli-service-account").inputs["metadata"]
     assert account["annotations"] == {
-        "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/k8s_default_aws-cli"}
+        "eks.amazonaws.com/role-arn": f"arn:aws:iam::123456789012:role/{STACK_PREFIX}_default_aws-cli"}
 
 
 def test_without_the_webhook_nothing_of_it_exists_and_the_pod_carries_its_token(pulumi_mocks):

@@ -82,6 +82,9 @@ class ServiceAccountRoleArgs:
     name: str
     audience: pulumi.Input[str] = "sts.amazonaws.com"
     role_name: str | None = None
+    # role_name is the stack's default, not the user's roleName: it names a role
+    # when it is created and never renames one (see ServiceAccountRole).
+    role_name_is_default: bool = False
     s3_bucket_prefix: str | None = None
     policy_arns: Sequence[str] = ()
     policy: Mapping[str, Any] | None = None
@@ -144,7 +147,12 @@ class ServiceAccountRole(pulumi.ComponentResource):
             assume_role_policy=pulumi.Output.all(args.issuer_url, args.audience, *previous_urls).apply(
                 lambda v: trust(*v)),
             tags={**iam_names.role_tags(args.namespace, args.name), **args.tags},
-            opts=child,
+            # An IAM role cannot be renamed, only replaced (a new ARN: every pod
+            # holding the old one fails until restarted). A stack made when the
+            # default was k8s_NAMESPACE_NAME keeps that name: the default applies
+            # when the role is created. roleName given by the user still renames.
+            opts=pulumi.ResourceOptions(parent=self,
+                                        ignore_changes=["name"] if args.role_name_is_default else None),
         )
         self.policies = []
         if args.s3_bucket_prefix:
