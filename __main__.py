@@ -159,9 +159,27 @@ for account in settings.service_accounts:
             description=account.description,
             former_name=account.former_resource_name,
             previous_issuers=[(p.arn, url) for p, url in zip(oidc_providers[1:], issuer_urls[1:])],
+            shared_with=account.shared_with,
         ),
     )
     roles[account.key] = role.arn
+    # Every account sharing the role gets the annotation (created, or patched when existing).
+    for namespace, name in account.shared_with:
+        roles[f"{namespace}/{name}"] = role.arn
+        ServiceAccountWorkload(
+            f"{namespace}/{name}",
+            ServiceAccountWorkloadArgs(
+                namespace=namespace,
+                name=name,
+                role_arn=role.arn,
+                audience=settings.tokens.audience,
+                token_expiration_seconds=settings.tokens.expiration_seconds,
+                region=region,
+                existing=account.existing,
+                depends_on=[namespaces.by_name[n] for n in [namespace] if n in namespaces.by_name],
+            ),
+            opts=in_cluster,
+        )
     if not account.is_pattern:
         ServiceAccountWorkload(
             account.resource_name,

@@ -67,10 +67,12 @@ def role_tags(namespace: str, name: str) -> dict[str, str]:
     return tags
 
 
-def role_description(namespace: str, name: str) -> str:
-    """The role's description: which service account (or pattern) may assume it."""
+def role_description(namespace: str, name: str, shared: int = 0) -> str:
+    """The role's description: which service account (or pattern) may assume it, and how many share it."""
     if policies.has_wildcard(namespace, name):
         return f"Assumed by Kubernetes service accounts matching {namespace}/{name} (IRSA)"
+    if shared:
+        return f"Assumed by Kubernetes service account {namespace}/{name} and {shared} more (IRSA)"
     return f"Assumed by Kubernetes service account {namespace}/{name} (IRSA)"
 
 

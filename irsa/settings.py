@@ -133,6 +133,7 @@ SERVICE_ACCOUNT_FIELDS = {
     "maxSessionDuration": int,
     "description": str,
     "existing": bool,
+    "sharedWith": list,
 }
 # IAM's own limits (botocore's model of IAM: roleMaxSessionDurationType, tagListType).
 MAX_SESSION_DURATION = (3600, 43200)
@@ -264,6 +265,8 @@ class ServiceAccount:
     description: str | None = None
     # The ServiceAccount exists already (a Helm chart made it): only annotate it.
     existing: bool = False
+    # sharedWith: further (namespace, name) accounts that assume the same role.
+    shared_with: tuple[tuple[str, str], ...] = ()
 
     @property
     def key(self) -> str:
@@ -285,6 +288,11 @@ class ServiceAccount:
         """The name earlier versions gave these resources; kept as an alias so
         existing stacks are not replaced."""
         return f"{self.namespace}-{self.name}".replace("*", "all")
+
+    @property
+    def subjects(self) -> tuple[tuple[str, str], ...]:
+        """Every (namespace, name) this role trusts and annotates: this account first."""
+        return ((self.namespace, self.name), *self.shared_with)
 
     @property
     def is_pattern(self) -> bool:
@@ -350,7 +358,8 @@ class Settings:
     @property
     def namespaces_to_create(self) -> tuple[str, ...]:
         """Namespaces some service account asks to create, each once, in first-mention order."""
-        return tuple(dict.fromkeys(a.namespace for a in self.service_accounts if a.create_namespace))
+        return tuple(dict.fromkeys(namespace for a in self.service_accounts if a.create_namespace
+                                   for namespace, _ in a.subjects))
 
     def thumbprints_for(self, host: str) -> tuple[str, ...]:
         """The thumbprints of the OIDC provider for ``host``'s issuer.
@@ -635,7 +644,7 @@ def _build(v: dict[str, Any], p: _Problems, region: str | None = None,
     webhook_settings = _webhook_settings(v, p)
     if webhook_settings.enabled:
         for index, account in enumerate(accounts):
-            p.check(account.namespace != webhook.NAMESPACE,
+            p.check(all(namespace != webhook.NAMESPACE for namespace, _ in account.subjects),
                     f"irsa:serviceAccounts[{index}].namespace {webhook.NAMESPACE} is the pod identity "
                     "webhook's own namespace, whose pods it never mutates: use another namespace")
     return Settings(
@@ -962,13 +971,13 @@ def _service_accounts(
                         prefixes = [oidc.condition_key_prefix(u) for u in known]
                         policies.check_trust_policy_size(
                             prefixes[0], account.namespace, account.name, tokens.audience,
-                            prefixes[1:])
+                            prefixes[1:], account.shared_with)
                 except policies.PolicyTooLargeError as err:
                     p.add(f"{where}: {err}")
                 except oidc.IssuerUrlError:
                     pass  # already reported once, under the githubOwner/Repository/Branch key at fault
             accounts.append(account)
-    for key in _duplicates([a.key for a in accounts]):
+    for key in _duplicates([f"{n}/{a}" for account in accounts for n, a in account.subjects]):
         p.add(f"irsa:serviceAccounts lists {key} more than once")
     for role in _duplicates([a.role_name for a in accounts if a.role_name]):
         p.add(f"irsa:serviceAccounts gives the role name {role!r} to more than one service account")
@@ -1028,6 +1037,9 @@ def _service_account(where: str, entry: dict[str, Any], p: _Problems) -> Service
             p.add(f"{where}.preset: {err}")
             ok = False
     ok &= _role_options(where, entry, p)
+    shared = _shared_with(where, entry, pattern, p)
+    if shared is None:
+        return None
     if not ok:
         return None
     return ServiceAccount(
@@ -1046,7 +1058,26 @@ def _service_account(where: str, entry: dict[str, Any], p: _Problems) -> Service
         max_session_duration=entry.get("maxSessionDuration"),
         description=entry.get("description"),
         existing=entry.get("existing", False),
+        shared_with=shared,
     )
+
+
+def _shared_with(where: str, entry: dict[str, Any], pattern: bool,
+                 p: _Problems) -> tuple[tuple[str, str], ...] | None:
+    """sharedWith: ["NAMESPACE/NAME", …], concrete accounts, each once; None when invalid."""
+    given = entry.get("sharedWith", [])
+    if given and pattern:
+        p.add(f"{where}.sharedWith needs a concrete service account; a pattern already matches many")
+        return None
+    shared: list[tuple[str, str]] = []
+    for item in given:
+        namespace, _, name = item.partition("/") if isinstance(item, str) else ("", "", "")
+        if not (_DNS_LABEL.fullmatch(namespace) and len(name) <= 253 and _DNS_SUBDOMAIN.fullmatch(name)):
+            p.add(f"{where}.sharedWith entry {json.dumps(item)} must be NAMESPACE/NAME of one "
+                  "service account (no '*')")
+            return None
+        shared.append((namespace, name))
+    return tuple(shared)
 
 
 # IAM's patterns for role paths and descriptions (botocore: pathType, roleDescriptionType).

@@ -102,6 +102,8 @@ class ServiceAccountRoleArgs:
     # (provider ARN, issuer URL) of previous issuers the role still trusts while
     # the issuer moves between hosts (irsa:previousIssuerHosts).
     previous_issuers: Sequence[tuple[pulumi.Input[str], pulumi.Input[str]]] = ()
+    # Further (namespace, name) service accounts the role trusts (sharedWith).
+    shared_with: Sequence[tuple[str, str]] = ()
 
 
 class ServiceAccountRole(pulumi.ComponentResource):
@@ -127,20 +129,23 @@ class ServiceAccountRole(pulumi.ComponentResource):
             prefix = oidc.condition_key_prefix(issuer_url)
             previous = [oidc.condition_key_prefix(u) for u in previous_urls]
             # Fails the preview, naming the service account, before IAM would.
-            policies.check_trust_policy_size(prefix, args.namespace, args.name, audience, previous)
+            shared = tuple(args.shared_with)
+            policies.check_trust_policy_size(prefix, args.namespace, args.name, audience, previous, shared)
             if not previous:
-                document = policies.trust_policy(args.provider_arn, prefix, args.namespace, args.name, audience)
+                document = policies.trust_policy(args.provider_arn, prefix, args.namespace, args.name, audience,
+                                                 shared)
             else:
                 document = policies.trust_policy_for_issuers(
                     [(args.provider_arn, prefix), *zip(previous_arns, previous)],
-                    args.namespace, args.name, audience)
+                    args.namespace, args.name, audience, shared)
             return pulumi.Output.json_dumps(document)
 
         previous_urls = [url for _, url in args.previous_issuers]
         role = aws.iam.Role(
             f"{name}-role",
             name=args.role_name or iam_names.default_role_name(args.namespace, args.name),
-            description=args.description or iam_names.role_description(args.namespace, args.name),
+            description=args.description or iam_names.role_description(
+                args.namespace, args.name, len(args.shared_with)),
             permissions_boundary=args.permissions_boundary,
             path=args.path,
             max_session_duration=args.max_session_duration,
