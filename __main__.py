@@ -134,6 +134,8 @@ if settings.webhook.enabled:
     )
     webhook_ready = [pod_identity_webhook.ready]
 
+# In a preview, an existing ServiceAccount is read to warn when its chart's role ARN is replaced.
+check_live_with = kubeconfig if pulumi.runtime.is_dry_run() else None
 roles = {}
 for account in settings.service_accounts:
     role = ServiceAccountRole(
@@ -177,6 +179,8 @@ for account in settings.service_accounts:
                 region=region,
                 existing=account.existing,
                 depends_on=[namespaces.by_name[n] for n in [namespace] if n in namespaces.by_name],
+                check_live_with=check_live_with,
+                role_name=role.name,
             ),
             opts=in_cluster,
         )
@@ -197,6 +201,8 @@ for account in settings.service_accounts:
                 existing=account.existing,
                 depends_on=[namespaces.by_name[n] for n in [account.namespace] if n in namespaces.by_name],
                 former_name=account.former_resource_name,
+                check_live_with=check_live_with,
+                role_name=role.name,
             ),
             opts=in_cluster,
         )

@@ -76,6 +76,14 @@ def role_description(namespace: str, name: str, shared: int = 0) -> str:
     return f"Assumed by Kubernetes service account {namespace}/{name} (IRSA)"
 
 
+def role_name_in_arn(arn: str) -> str | None:
+    """The role name an IAM role ARN ends in (``arn:PARTITION:iam::ACCOUNT:role/PATH/NAME``), or None."""
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "iam" or not parts[5].startswith("role/"):
+        return None
+    return parts[5].rsplit("/", 1)[-1] or None
+
+
 def policy_arn_key(arn: str) -> str:
     """A name for a policy attachment, distinct for every policy ARN and free of ``::``.
 
