@@ -189,7 +189,8 @@ def test_presets_role_options_and_tags_reach_the_resources(pulumi_mocks):
     document = json.loads(policy.inputs["policy"])
     # Expected from external-dns's documented policy (docs/tutorials/aws.md), narrowed to the zone.
     assert {"Sid": "ChangeRecordsInZones", "Effect": "Allow",
-            "Action": ["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets"],
+            "Action": ["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets",
+                       "route53:ListTagsForResources"],
             "Resource": ["arn:aws:route53:::hostedzone/Z123"]} in document["Statement"]
 
 
