@@ -106,6 +106,8 @@ kubernetes = k8s.Provider(
     cluster_identifier=f"irsa/{pulumi.get_project()}/{pulumi.get_stack()}",
 )
 region = settings.aws_region or aws.get_region_output().region
+# ARNs are written in the region's partition (arn:aws-cn:…, arn:aws-us-gov:…).
+partition = settings.partition.name if settings.partition else aws.get_partition_output().partition
 in_cluster = pulumi.ResourceOptions(providers=[kubernetes])
 
 namespaces = Namespaces(
@@ -153,8 +155,10 @@ for account in settings.service_accounts:
             policy=account.policy,
             tags=settings.tags,
             inline_policies=(
-                {account.preset.policy_name: account.preset.policy()} if account.preset else {}
+                {account.preset.policy_name: pulumi.Output.from_input(partition).apply(account.preset.policy)}
+                if account.preset else {}
             ),
+            partition=partition,
             permissions_boundary=account.permissions_boundary,
             path=account.path,
             max_session_duration=account.max_session_duration,

@@ -117,8 +117,9 @@ def check_trust_policy_size(
     return size
 
 
-def s3_prefix_policy(bucket_prefix: str) -> dict[str, Any]:
-    """Full access to buckets named ``PREFIX-*`` and listing of all buckets (the seed's policy)."""
+def s3_prefix_policy(bucket_prefix: str, partition: str = "aws") -> dict[str, Any]:
+    """Full access to buckets named ``PREFIX-*`` and listing of all buckets (the seed's policy);
+    the bucket ARNs in ``partition`` (aws, aws-cn, aws-us-gov)."""
     return {
         "Version": POLICY_VERSION,
         "Statement": [
@@ -127,8 +128,8 @@ def s3_prefix_policy(bucket_prefix: str) -> dict[str, Any]:
                 "Effect": "Allow",
                 "Action": ["s3:*"],
                 "Resource": [
-                    f"arn:aws:s3:::{bucket_prefix}-*",
-                    f"arn:aws:s3:::{bucket_prefix}-*/*",
+                    f"arn:{partition}:s3:::{bucket_prefix}-*",
+                    f"arn:{partition}:s3:::{bucket_prefix}-*/*",
                 ],
             },
             {

@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from irsa import iam_names, oidc, policies, presets, s3, webhook
+from irsa import iam_names, oidc, partitions, policies, presets, s3, webhook
 
 NAMESPACE = "irsa"
 DISTRIBUTIONS = ("microk8s", "k3s", "kubeadm")
@@ -338,6 +338,11 @@ class Settings:
     # irsa:roleNamePrefix; "": derived from the project and stack (iam_names.stack_prefix).
     role_name_prefix: str = ""
 
+    @property
+    def partition(self) -> partitions.Partition | None:
+        """The partition of aws:region (validated); None when aws:region is unset."""
+        return partitions.of_region(self.aws_region) if self.aws_region else None
+
     def role_name_of(self, account: ServiceAccount, project: str, stack: str) -> str:
         """The account's role name: its roleName, else PREFIX_NAMESPACE_NAME for this stack."""
         if account.role_name:
@@ -647,6 +652,7 @@ def _build(v: dict[str, Any], p: _Problems, region: str | None = None,
             p.check(all(namespace != webhook.NAMESPACE for namespace, _ in account.subjects),
                     f"irsa:serviceAccounts[{index}].namespace {webhook.NAMESPACE} is the pod identity "
                     "webhook's own namespace, whose pods it never mutates: use another namespace")
+    _check_partition(region, issuer, accounts, p)
     return Settings(
         issuer=issuer,
         keys=keys,
@@ -659,6 +665,36 @@ def _build(v: dict[str, Any], p: _Problems, region: str | None = None,
         tags=tags,
         role_name_prefix=_role_name_prefix(v["roleNamePrefix"], p),
     )
+
+
+_ARN_PARTITION = re.compile(r"^arn:([a-z-]+):")
+
+
+def _check_partition(region: str | None, issuer: IssuerSettings, accounts: tuple[ServiceAccount, ...],
+                     p: _Problems) -> None:
+    """aws:region's partition is supported, serves the issuer host, and every ARN given is in it."""
+    if not region or ("s3" in issuer.hosts and not s3.is_region_name(region)):
+        return  # no region, or one already reported as malformed
+    try:
+        partition = partitions.of_region(region)
+    except partitions.UnsupportedPartitionError as err:
+        p.add(f"aws:region: {err}")
+        return
+    for host in issuer.hosts:
+        problem = partitions.issuer_host_problem(partition, host)
+        if problem:
+            p.add(f"irsa:issuerHost {host} cannot serve the issuer in {region} ({partition.name}): "
+                  f"{problem}; use s3 or github")
+    for index, account in enumerate(accounts):
+        given = [("policyArns", a) for a in account.policy_arns]
+        given += [("permissionsBoundary", account.permissions_boundary)] if account.permissions_boundary else []
+        for key, value in (account.preset.parameters.items() if account.preset else ()):
+            given += [(f"preset.{key}", v) for v in (value if isinstance(value, list) else [value])]
+        for key, arn in given:
+            found = _ARN_PARTITION.match(arn) if isinstance(arn, str) else None
+            if found and found.group(1) != partition.name:
+                p.add(f"irsa:serviceAccounts[{index}].{key} {arn} is in the {found.group(1)} partition, "
+                      f"but aws:region {region} is in {partition.name}: write it arn:{partition.name}:…")
 
 
 # Role-name characters (roleNameType), leaving room for _NAMESPACE_NAME.

@@ -90,7 +90,7 @@ class ServiceAccountRoleArgs:
     policy: Mapping[str, Any] | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     # Further inline policies by name, e.g. a preset's: {"preset-external-dns": DOCUMENT}.
-    inline_policies: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    inline_policies: Mapping[str, pulumi.Input[Mapping[str, Any]]] = field(default_factory=dict)
     # Role options real accounts require (IAM CreateRole's inputs).
     permissions_boundary: str | None = None
     path: str | None = None
@@ -102,6 +102,8 @@ class ServiceAccountRoleArgs:
     # (provider ARN, issuer URL) of previous issuers the role still trusts while
     # the issuer moves between hosts (irsa:previousIssuerHosts).
     previous_issuers: Sequence[tuple[pulumi.Input[str], pulumi.Input[str]]] = ()
+    # The partition of the stack's region: in the ARNs of the S3 prefix policy.
+    partition: pulumi.Input[str] = "aws"
     # Further (namespace, name) service accounts the role trusts (sharedWith).
     shared_with: Sequence[tuple[str, str]] = ()
 
@@ -166,7 +168,8 @@ class ServiceAccountRole(pulumi.ComponentResource):
                     f"{name}-s3",
                     role=role.id,
                     name=f"s3-prefix-full-access-{args.s3_bucket_prefix}",
-                    policy=pulumi.Output.json_dumps(policies.s3_prefix_policy(args.s3_bucket_prefix)),
+                    policy=pulumi.Output.json_dumps(pulumi.Output.from_input(args.partition).apply(
+                        lambda partition: policies.s3_prefix_policy(args.s3_bucket_prefix, partition))),
                     opts=child,
                 )
             )
@@ -186,7 +189,7 @@ class ServiceAccountRole(pulumi.ComponentResource):
                     f"{name}-{policy_name}",
                     role=role.id,
                     name=policy_name,
-                    policy=pulumi.Output.json_dumps(dict(document)),
+                    policy=pulumi.Output.json_dumps(document),
                     opts=child,
                 )
             )
