@@ -5,7 +5,7 @@ import pulumi_aws as aws
 import pulumi_github as github
 import pulumi_kubernetes as k8s
 
-from irsa import stack_config
+from irsa import iam_names, stack_config
 from irsa.components.accounts import AccountProviderArgs, account_provider
 from irsa.components.aws import OidcProvider, OidcProviderArgs, ServiceAccountRole, ServiceAccountRoleArgs
 from irsa.components.cluster import ClusterIssuerConfig, ClusterIssuerConfigArgs
@@ -137,6 +137,8 @@ kubernetes = k8s.Provider(
 )
 # A cluster-only stack must set aws:region (settings): it loads no AWS provider.
 region = settings.aws_region or aws.get_region_output().region
+# ARNs are written in the region's partition (arn:aws-cn:…, arn:aws-us-gov:…).
+partition = settings.partition.name if settings.partition else aws.get_partition_output().partition
 in_cluster = pulumi.ResourceOptions(providers=[kubernetes])
 
 namespaces = Namespaces(
@@ -165,12 +167,16 @@ if settings.webhook.enabled:
     )
     webhook_ready = [pod_identity_webhook.ready]
 
+# In a preview, an existing ServiceAccount is read to warn when its chart's role ARN is replaced.
+check_live_with = kubeconfig if pulumi.runtime.is_dry_run() else None
 roles = {}
 for account in settings.service_accounts:
     role_arn: pulumi.Input[str]
+    role_name: pulumi.Input[str]
     role_policies: list[pulumi.Resource] = []
     if account.role_arn:
-        role_arn = account.role_arn  # made elsewhere (serviceAccounts[i].roleArn)
+        # Made elsewhere (serviceAccounts[i].roleArn): only annotated.
+        role_arn, role_name = account.role_arn, iam_names.role_name_in_arn(account.role_arn)
     else:
         account_oidc = oidc_providers[account.account]
         role = ServiceAccountRole(
@@ -181,14 +187,17 @@ for account in settings.service_accounts:
                 namespace=account.namespace,
                 name=account.name,
                 audience=settings.tokens.audience,
-                role_name=account.role_name,
+                role_name=settings.role_name_of(account, pulumi.get_project(), pulumi.get_stack()),
+                role_name_is_default=account.role_name is None,
                 s3_bucket_prefix=account.s3_bucket_prefix,
                 policy_arns=account.policy_arns,
                 policy=account.policy,
                 tags=settings.tags,
                 inline_policies=(
-                    {account.preset.policy_name: account.preset.policy()} if account.preset else {}
+                    {account.preset.policy_name: pulumi.Output.from_input(partition).apply(account.preset.policy)}
+                    if account.preset else {}
                 ),
+                partition=partition,
                 permissions_boundary=account.permissions_boundary,
                 path=account.path,
                 max_session_duration=account.max_session_duration,
@@ -196,11 +205,31 @@ for account in settings.service_accounts:
                 former_name=(account.former_resource_name
                              if settings.aws_account(account.account).is_stack_account else None),
                 previous_issuers=[(p.arn, url) for p, url in zip(account_oidc[1:], issuer_urls[1:])],
+                shared_with=account.shared_with,
             ),
             opts=in_account(account.account),
         )
-        role_arn, role_policies = role.arn, role.policies
+        role_arn, role_name, role_policies = role.arn, role.name, role.policies
     roles[account.key] = role_arn
+    # Every ServiceAccount sharing the role gets the annotation (created, or patched when existing).
+    for namespace, name in account.shared_with:
+        roles[f"{namespace}/{name}"] = role_arn
+        ServiceAccountWorkload(
+            f"{namespace}/{name}",
+            ServiceAccountWorkloadArgs(
+                namespace=namespace,
+                name=name,
+                role_arn=role_arn,
+                audience=settings.tokens.audience,
+                token_expiration_seconds=settings.tokens.expiration_seconds,
+                region=region,
+                existing=account.existing,
+                depends_on=[namespaces.by_name[n] for n in [namespace] if n in namespaces.by_name],
+                check_live_with=check_live_with,
+                role_name=role_name,
+            ),
+            opts=in_cluster,
+        )
     if not account.is_pattern:
         ServiceAccountWorkload(
             account.resource_name,
@@ -218,6 +247,8 @@ for account in settings.service_accounts:
                 existing=account.existing,
                 depends_on=[namespaces.by_name[n] for n in [account.namespace] if n in namespaces.by_name],
                 former_name=account.former_resource_name,
+                check_live_with=check_live_with,
+                role_name=role_name,
             ),
             opts=in_cluster,
         )

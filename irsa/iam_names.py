@@ -9,11 +9,17 @@ defaults below are distinct for distinct service accounts.
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from irsa import policies
 
 ROLE_NAME_MAX = 64
+# The manual procedure's prefix, which earlier versions used for every stack.
+LEGACY_PREFIX = "k8s"
+# Hex digits of SHA-256 that tell stacks apart in a prefix, and a shortened name from the whole.
+_STACK_DIGEST = 6
+_NAME_DIGEST = 8
 NAMESPACE_TAG = "irsa/namespace"
 SERVICE_ACCOUNT_TAG = "irsa/service-account"
 WILDCARD = "*"
@@ -21,12 +27,30 @@ WILDCARD = "*"
 _ROLE_NAME_WILDCARD = "+"
 
 
-def default_role_name(namespace: str, name: str) -> str:
-    """``k8s_NAMESPACE_NAME`` as the manual procedure names it, ``*`` written ``+``.
+def stack_prefix(project: str, stack: str) -> str:
+    """The default role-name prefix of one stack: ``PROJECT-STACK-HASH``.
 
-    May exceed IAM's 64 characters: settings then ask for an explicit roleName.
+    Two stacks (dev and prod clusters) in one account then never name a role
+    alike. The hash is of ``PROJECT/STACK``, so ``a-b``/``c`` and ``a``/``b-c``
+    differ too. Pulumi's project and stack names use only ``[A-Za-z0-9_.-]``,
+    which IAM allows in role names.
     """
-    return f"k8s_{namespace}_{name}".replace(WILDCARD, _ROLE_NAME_WILDCARD)
+    digest = hashlib.sha256(f"{project}/{stack}".encode()).hexdigest()[:_STACK_DIGEST]
+    return f"{project}-{stack}-{digest}"
+
+
+def default_role_name(namespace: str, name: str, prefix: str = LEGACY_PREFIX) -> str:
+    """``PREFIX_NAMESPACE_NAME``, ``*`` written ``+``, within IAM's 64 characters.
+
+    A longer name is cut and ends in ``-`` and a hash of the whole, so distinct
+    service accounts keep distinct names. With the legacy prefix ``k8s`` and a
+    short name this is the manual procedure's ``k8s_NAMESPACE_NAME``.
+    """
+    full = f"{prefix}_{namespace}_{name}".replace(WILDCARD, _ROLE_NAME_WILDCARD)
+    if len(full) <= ROLE_NAME_MAX:
+        return full
+    digest = hashlib.sha256(full.encode()).hexdigest()[:_NAME_DIGEST]
+    return f"{full[:ROLE_NAME_MAX - _NAME_DIGEST - 1]}-{digest}"
 
 
 def role_tags(namespace: str, name: str) -> dict[str, str]:
@@ -44,11 +68,21 @@ def role_tags(namespace: str, name: str) -> dict[str, str]:
     return tags
 
 
-def role_description(namespace: str, name: str) -> str:
-    """The role's description: which service account (or pattern) may assume it."""
+def role_description(namespace: str, name: str, shared: int = 0) -> str:
+    """The role's description: which service account (or pattern) may assume it, and how many share it."""
     if policies.has_wildcard(namespace, name):
         return f"Assumed by Kubernetes service accounts matching {namespace}/{name} (IRSA)"
+    if shared:
+        return f"Assumed by Kubernetes service account {namespace}/{name} and {shared} more (IRSA)"
     return f"Assumed by Kubernetes service account {namespace}/{name} (IRSA)"
+
+
+def role_name_in_arn(arn: str) -> str | None:
+    """The role name an IAM role ARN ends in (``arn:PARTITION:iam::ACCOUNT:role/PATH/NAME``), or None."""
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "iam" or not parts[5].startswith("role/"):
+        return None
+    return parts[5].rsplit("/", 1)[-1] or None
 
 
 def policy_arn_key(arn: str) -> str:

@@ -17,6 +17,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwcrypto import jwk
 
+from irsa import partitions
+
 SIGNING_ALGORITHM = "RS256"
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 JWKS_PATH = "/jwks.json"
@@ -236,9 +238,10 @@ def s3_issuer_url(bucket: str, region: str, path: str = "") -> str:
     to a day after a bucket is made outside us-east-1 (AWS knowledge center,
     "s3-http-307-response"), and an issuer URL must answer directly, at once;
     the regional name is covered by S3's own ``*.s3.REGION.amazonaws.com``
-    certificate as long as the bucket name has no dots.
+    certificate as long as the bucket name has no dots. In the China regions
+    the suffix is ``amazonaws.com.cn`` (the region's partition, irsa.partitions).
     """
-    return with_path(f"https://{bucket}.s3.{region}.amazonaws.com", path)
+    return with_path(f"https://{bucket}.s3.{region}.{partitions.dns_suffix(region)}", path)
 
 
 def https_issuer_url(domain: str, path: str = "") -> str:

@@ -37,14 +37,19 @@ def has_wildcard(namespace: str, name: str) -> bool:
 
 
 def trust_policy(
-    provider_arn: Any, condition_prefix: str, namespace: str, name: str, audience: str
+    provider_arn: Any, condition_prefix: str, namespace: str, name: str, audience: str,
+    shared_with: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
     """Who may assume the role: tokens of one service account, for one audience.
 
     ``StringEquals`` unless the namespace or name is a pattern (``*``): then
     ``StringLike``, which the settings allow only when asked explicitly.
+    ``shared_with``: further (namespace, name) accounts on the same role; ``sub``
+    then lists every subject, any one of which matches (IAM's rule for a
+    condition key with several values).
     """
     test = "StringLike" if has_wildcard(namespace, name) else "StringEquals"
+    subjects = [subject(namespace, name), *(subject(n, a) for n, a in shared_with)]
     return {
         "Version": POLICY_VERSION,
         "Statement": [
@@ -54,7 +59,7 @@ def trust_policy(
                 "Action": WEB_IDENTITY_ACTION,
                 "Condition": {
                     test: {
-                        f"{condition_prefix}:sub": subject(namespace, name),
+                        f"{condition_prefix}:sub": subjects[0] if len(subjects) == 1 else subjects,
                         f"{condition_prefix}:aud": audience,
                     }
                 },
@@ -64,7 +69,8 @@ def trust_policy(
 
 
 def trust_policy_for_issuers(
-    providers: Sequence[tuple[Any, str]], namespace: str, name: str, audience: str
+    providers: Sequence[tuple[Any, str]], namespace: str, name: str, audience: str,
+    shared_with: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
     """``trust_policy`` with one statement per (provider ARN, condition prefix).
 
@@ -74,7 +80,7 @@ def trust_policy_for_issuers(
     statements = [
         statement
         for arn, prefix in providers
-        for statement in trust_policy(arn, prefix, namespace, name, audience)["Statement"]
+        for statement in trust_policy(arn, prefix, namespace, name, audience, shared_with)["Statement"]
     ]
     return {"Version": POLICY_VERSION, "Statement": statements}
 
@@ -86,7 +92,7 @@ def compact_json(document: Any) -> str:
 
 def check_trust_policy_size(
     condition_prefix: str, namespace: str, name: str, audience: str,
-    other_prefixes: Sequence[str] = (),
+    other_prefixes: Sequence[str] = (), shared_with: Sequence[tuple[str, str]] = (),
 ) -> int:
     """Return the trust policy's size; raise when it exceeds AWS's default limit.
 
@@ -96,20 +102,24 @@ def check_trust_policy_size(
     """
     document = trust_policy_for_issuers(
         [(_LONGEST_PROVIDER_ARN_PREFIX + p, p) for p in (condition_prefix, *other_prefixes)],
-        namespace, name, audience,
+        namespace, name, audience, shared_with,
     )
     size = len(compact_json(document))
     if size > TRUST_POLICY_LIMIT:
         raise PolicyTooLargeError(
             f"the trust policy for service account {namespace}/{name} would be {size} "
             f"characters; AWS allows {TRUST_POLICY_LIMIT} by default. Shorten the issuer URL, "
-            "the namespace or the name, or ask AWS to raise the role trust policy quota."
+            "the namespace or the name"
+            + (f", share the role with fewer than {len(shared_with)} other service accounts"
+               if shared_with else "")
+            + ", or ask AWS to raise the role trust policy quota."
         )
     return size
 
 
-def s3_prefix_policy(bucket_prefix: str) -> dict[str, Any]:
-    """Full access to buckets named ``PREFIX-*`` and listing of all buckets (the seed's policy)."""
+def s3_prefix_policy(bucket_prefix: str, partition: str = "aws") -> dict[str, Any]:
+    """Full access to buckets named ``PREFIX-*`` and listing of all buckets (the seed's policy);
+    the bucket ARNs in ``partition`` (aws, aws-cn, aws-us-gov)."""
     return {
         "Version": POLICY_VERSION,
         "Statement": [
@@ -118,8 +128,8 @@ def s3_prefix_policy(bucket_prefix: str) -> dict[str, Any]:
                 "Effect": "Allow",
                 "Action": ["s3:*"],
                 "Resource": [
-                    f"arn:aws:s3:::{bucket_prefix}-*",
-                    f"arn:aws:s3:::{bucket_prefix}-*/*",
+                    f"arn:{partition}:s3:::{bucket_prefix}-*",
+                    f"arn:{partition}:s3:::{bucket_prefix}-*/*",
                 ],
             },
             {

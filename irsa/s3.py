@@ -68,6 +68,11 @@ def check_bucket_name(name: str) -> str:
     return name
 
 
+def is_region_name(region: str) -> bool:
+    """Whether ``region`` has the shape of an AWS region name."""
+    return bool(_REGION.match(region))
+
+
 def check_region(region: str) -> str:
     """Return ``region`` if it looks like an AWS region name (``ap-northeast-1``)."""
     if not _REGION.match(region):
@@ -166,6 +171,6 @@ def host_kind(issuer_url: str) -> str:
     host = issuer_url.removeprefix("https://").split("/", 1)[0]
     if host == oidc.GITHUB_RAW_HOST:
         return "github"
-    if re.fullmatch(r"[a-z0-9-]+\.s3\.[a-z0-9-]+\.amazonaws\.com", host):
+    if re.fullmatch(r"[a-z0-9-]+\.s3\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?", host):
         return "s3"
     return "cloudfront"

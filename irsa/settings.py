@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from irsa import iam_names, oidc, policies, presets, s3, webhook
+from irsa import iam_names, oidc, partitions, policies, presets, s3, webhook
 
 NAMESPACE = "irsa"
 DISTRIBUTIONS = ("microk8s", "k3s", "kubeadm")
@@ -117,6 +117,7 @@ KEYS: dict[str, KeySpec] = {
     # Unset: one account, the stack's own; [] makes a cluster-only stack (no AWS resource).
     "awsAccounts": KeySpec("array", [{"name": "default"}], items="object"),
     "issuerAccount": KeySpec("string", ""),
+    "roleNamePrefix": KeySpec("string", ""),
 }
 
 SERVICE_ACCOUNT_FIELDS = {
@@ -137,6 +138,7 @@ SERVICE_ACCOUNT_FIELDS = {
     "existing": bool,
     "account": str,
     "roleArn": str,
+    "sharedWith": list,
 }
 # IAM's own limits (botocore's model of IAM: roleMaxSessionDurationType, tagListType).
 MAX_SESSION_DURATION = (3600, 43200)
@@ -253,7 +255,8 @@ class ServiceAccount:
 
     namespace: str
     name: str
-    role_name: str
+    # roleName as given; None: the stack's default name (Settings.role_name_of).
+    role_name: str | None
     s3_bucket_prefix: str | None = None
     policy_arns: tuple[str, ...] = ()
     policy: Mapping[str, Any] | None = None
@@ -275,6 +278,8 @@ class ServiceAccount:
     @property
     def makes_role(self) -> bool:
         return self.role_arn is None
+    # sharedWith: further (namespace, name) accounts that assume the same role.
+    shared_with: tuple[tuple[str, str], ...] = ()
 
     @property
     def key(self) -> str:
@@ -296,6 +301,11 @@ class ServiceAccount:
         """The name earlier versions gave these resources; kept as an alias so
         existing stacks are not replaced."""
         return f"{self.namespace}-{self.name}".replace("*", "all")
+
+    @property
+    def subjects(self) -> tuple[tuple[str, str], ...]:
+        """Every (namespace, name) this role trusts and annotates: this account first."""
+        return ((self.namespace, self.name), *self.shared_with)
 
     @property
     def is_pattern(self) -> bool:
@@ -387,6 +397,20 @@ class Settings:
     def role_resource_name(self, account: ServiceAccount) -> str:
         """The name of the role component of ``account`` (in its AWS account)."""
         return self.aws_account(account.account).resource_name(account.resource_name)
+    # irsa:roleNamePrefix; "": derived from the project and stack (iam_names.stack_prefix).
+    role_name_prefix: str = ""
+
+    @property
+    def partition(self) -> partitions.Partition | None:
+        """The partition of aws:region (validated); None when aws:region is unset."""
+        return partitions.of_region(self.aws_region) if self.aws_region else None
+
+    def role_name_of(self, account: ServiceAccount, project: str, stack: str) -> str:
+        """The account's role name: its roleName, else PREFIX_NAMESPACE_NAME for this stack."""
+        if account.role_name:
+            return account.role_name
+        prefix = self.role_name_prefix or iam_names.stack_prefix(project, stack)
+        return iam_names.default_role_name(account.namespace, account.name, prefix)
 
     @property
     def former_namespace_owners(self) -> dict[str, str]:
@@ -401,7 +425,8 @@ class Settings:
     @property
     def namespaces_to_create(self) -> tuple[str, ...]:
         """Namespaces some service account asks to create, each once, in first-mention order."""
-        return tuple(dict.fromkeys(a.namespace for a in self.service_accounts if a.create_namespace))
+        return tuple(dict.fromkeys(namespace for a in self.service_accounts if a.create_namespace
+                                   for namespace, _ in a.subjects))
 
     def thumbprints_for(self, host: str) -> tuple[str, ...]:
         """The thumbprints of the OIDC provider for ``host``'s issuer.
@@ -447,6 +472,11 @@ class Settings:
                         f"the pod identity webhook does not mutate pods in {account.namespace}: "
                         f"the test pod of {account.key} carries its own token volume, and other "
                         "pods there must too")
+        if self.webhook.enabled and self.webhook.failure_policy == "Fail":
+            found.append(
+                "irsa:webhookFailurePolicy Fail also holds up kube-system's pods (CoreDNS, the "
+                "CNI) while the webhook is down; if its own pods need them to start, none does. "
+                f"Label such pods {webhook.SKIP_LABEL}, or keep Ignore")
         missing = [h for h in self.host.nodes if h not in self.host.host_keys]
         if missing:
             found.append(
@@ -696,9 +726,10 @@ def _build(v: dict[str, Any], p: _Problems, region: str | None = None,
     webhook_settings = _webhook_settings(v, p)
     if webhook_settings.enabled:
         for index, account in enumerate(accounts):
-            p.check(account.namespace != webhook.NAMESPACE,
+            p.check(all(namespace != webhook.NAMESPACE for namespace, _ in account.subjects),
                     f"irsa:serviceAccounts[{index}].namespace {webhook.NAMESPACE} is the pod identity "
                     "webhook's own namespace, whose pods it never mutates: use another namespace")
+    _check_partition(region, issuer, accounts, p)
     return Settings(
         issuer=issuer,
         keys=keys,
@@ -711,7 +742,51 @@ def _build(v: dict[str, Any], p: _Problems, region: str | None = None,
         tags=tags,
         aws_accounts=aws_accounts,
         issuer_account=issuer_account,
+        role_name_prefix=_role_name_prefix(v["roleNamePrefix"], p),
     )
+
+
+_ARN_PARTITION = re.compile(r"^arn:([a-z-]+):")
+
+
+def _check_partition(region: str | None, issuer: IssuerSettings, accounts: tuple[ServiceAccount, ...],
+                     p: _Problems) -> None:
+    """aws:region's partition is supported, serves the issuer host, and every ARN given is in it."""
+    if not region or ("s3" in issuer.hosts and not s3.is_region_name(region)):
+        return  # no region, or one already reported as malformed
+    try:
+        partition = partitions.of_region(region)
+    except partitions.UnsupportedPartitionError as err:
+        p.add(f"aws:region: {err}")
+        return
+    for host in issuer.hosts:
+        problem = partitions.issuer_host_problem(partition, host)
+        if problem:
+            p.add(f"irsa:issuerHost {host} cannot serve the issuer in {region} ({partition.name}): "
+                  f"{problem}; use s3 or github")
+    for index, account in enumerate(accounts):
+        given = [("policyArns", a) for a in account.policy_arns]
+        given += [("permissionsBoundary", account.permissions_boundary)] if account.permissions_boundary else []
+        for key, value in (account.preset.parameters.items() if account.preset else ()):
+            given += [(f"preset.{key}", v) for v in (value if isinstance(value, list) else [value])]
+        for key, arn in given:
+            found = _ARN_PARTITION.match(arn) if isinstance(arn, str) else None
+            if found and found.group(1) != partition.name:
+                p.add(f"irsa:serviceAccounts[{index}].{key} {arn} is in the {found.group(1)} partition, "
+                      f"but aws:region {region} is in {partition.name}: write it arn:{partition.name}:…")
+
+
+# Role-name characters (roleNameType), leaving room for _NAMESPACE_NAME.
+_ROLE_NAME_PREFIX = re.compile(r"^[\w+=,.@-]{1,32}$", re.ASCII)
+
+
+def _role_name_prefix(prefix: str | None, p: _Problems) -> str:
+    """irsa:roleNamePrefix: "" (derived per stack) or role-name characters, at most 32."""
+    if prefix:
+        p.check(bool(_ROLE_NAME_PREFIX.fullmatch(prefix)),
+                f"irsa:roleNamePrefix must be at most 32 letters, digits or '+=,.@_-' (k8s keeps the names "
+                f"earlier versions gave), got {prefix!r}")
+    return prefix or ""
 
 
 def _webhook_settings(v: dict[str, Any], p: _Problems) -> WebhookSettings:
@@ -1039,13 +1114,13 @@ def _service_accounts(
                         prefixes = [oidc.condition_key_prefix(u) for u in known]
                         policies.check_trust_policy_size(
                             prefixes[0], account.namespace, account.name, tokens.audience,
-                            prefixes[1:])
+                            prefixes[1:], account.shared_with)
                 except policies.PolicyTooLargeError as err:
                     p.add(f"{where}: {err}")
                 except oidc.IssuerUrlError:
                     pass  # already reported once, under the githubOwner/Repository/Branch key at fault
             accounts.append(account)
-    for key in _duplicates([a.key for a in accounts]):
+    for key in _duplicates([f"{n}/{a}" for account in accounts for n, a in account.subjects]):
         p.add(f"irsa:serviceAccounts lists {key} more than once")
     return tuple(accounts)
 
@@ -1074,11 +1149,11 @@ def _service_account(where: str, entry: dict[str, Any], p: _Problems) -> Service
         p.add(f"{where} sets both existing and createNamespace: an existing ServiceAccount lives in "
               "a namespace that exists; drop createNamespace")
         ok = False
-    role_name = entry.get("roleName") or iam_names.default_role_name(namespace, name)
-    ok &= p.check(bool(_ROLE_NAME.fullmatch(role_name)),
-                  f"{where}.roleName must be at most 64 letters, digits or '+=,.@_-'; got "
-                  f"{role_name!r} ({len(role_name)} characters)"
-                  + ("" if "roleName" in entry else ": set roleName explicitly"))
+    role_name = entry.get("roleName") or None
+    if role_name is not None:
+        ok &= p.check(bool(_ROLE_NAME.fullmatch(role_name)),
+                      f"{where}.roleName must be at most 64 letters, digits or '+=,.@_-'; got "
+                      f"{role_name!r} ({len(role_name)} characters)")
     prefix = entry.get("s3BucketPrefix")
     if prefix is not None:
         ok &= p.check(bool(_BUCKET_PREFIX.fullmatch(prefix)) and ".." not in prefix
@@ -1107,6 +1182,9 @@ def _service_account(where: str, entry: dict[str, Any], p: _Problems) -> Service
     if ok:
         ok &= _role_quotas(where, f"{namespace}/{name}", prefix, policy, preset, arns, p)
     ok &= _role_options(where, entry, p)
+    shared = _shared_with(where, entry, pattern, p)
+    if shared is None:
+        return None
     if not ok:
         return None
     return ServiceAccount(
@@ -1125,6 +1203,7 @@ def _service_account(where: str, entry: dict[str, Any], p: _Problems) -> Service
         max_session_duration=entry.get("maxSessionDuration"),
         description=entry.get("description"),
         existing=entry.get("existing", False),
+        shared_with=shared,
     )
 
 
@@ -1152,6 +1231,22 @@ def _prefix_hint(prefix: Any) -> str:
         return ""
     meant = re.sub(r"^(?:arn:aws(?:-[a-z]+)*:s3:::|s3://)", "", prefix).split("/")[0].rstrip("*-")
     return f": that is a bucket's ARN or URL; give the start of the bucket names, e.g. {meant!r}"
+def _shared_with(where: str, entry: dict[str, Any], pattern: bool,
+                 p: _Problems) -> tuple[tuple[str, str], ...] | None:
+    """sharedWith: ["NAMESPACE/NAME", …], concrete accounts, each once; None when invalid."""
+    given = entry.get("sharedWith", [])
+    if given and pattern:
+        p.add(f"{where}.sharedWith needs a concrete service account; a pattern already matches many")
+        return None
+    shared: list[tuple[str, str]] = []
+    for item in given:
+        namespace, _, name = item.partition("/") if isinstance(item, str) else ("", "", "")
+        if not (_DNS_LABEL.fullmatch(namespace) and len(name) <= 253 and _DNS_SUBDOMAIN.fullmatch(name)):
+            p.add(f"{where}.sharedWith entry {json.dumps(item)} must be NAMESPACE/NAME of one "
+                  "service account (no '*')")
+            return None
+        shared.append((namespace, name))
+    return tuple(shared)
 
 
 # IAM's patterns for role paths and descriptions (botocore: pathType, roleDescriptionType).
@@ -1334,7 +1429,7 @@ def _role_sources(entries: list[Any] | None, accounts: tuple[ServiceAccount, ...
             account=name if name is not None else (names[0] if names else "")))
     makers = [a for a in placed if a.makes_role]
     for account_name in dict.fromkeys(a.account for a in makers):
-        roles = [a.role_name for a in makers if a.account == account_name]
+        roles = [a.role_name for a in makers if a.account == account_name and a.role_name]
         for role in _duplicates(roles):
             where = "" if len(aws_accounts) < 2 else f" in account {account_name}"
             p.add(f"irsa:serviceAccounts gives the role name {role!r} to more than one service "

@@ -54,7 +54,11 @@ CLUSTER_NAME = f"irsa-{NAME}"
 # The webhook's own name inside the configuration: the one upstream's manifests
 # use, so API server errors ("failed calling webhook …") read as in upstream's docs.
 WEBHOOK_NAME = "pod-identity-webhook.amazonaws.com"
-NAMESPACES_NOT_MUTATED = ("kube-system", NAMESPACE)
+# Only the webhook's own namespace is left out: its pods must start while it is
+# down. kube-system is mutated, as on EKS, where the load balancer controller,
+# the CSI drivers and cluster-autoscaler run there with IRSA; failurePolicy
+# Ignore (the default) keeps the cluster's own pods from waiting on the webhook.
+NAMESPACES_NOT_MUTATED = (NAMESPACE,)
 
 PORT = 8443  # unprivileged, so the container needs no NET_BIND_SERVICE
 SERVICE_PORT = 443
@@ -254,10 +258,12 @@ def disruption_budget_spec() -> dict[str, Any]:
 def mutating_webhook(ca_bundle_b64: str, failure_policy: str = DEFAULT_FAILURE_POLICY) -> dict[str, Any]:
     """The one webhook of the MutatingWebhookConfiguration.
 
-    Pods only, on CREATE (the webhook's patch is for new pods). Neither its own
-    namespace (its pods must start while it is down) nor kube-system (the
-    cluster's own pods never wait for it) is mutated; pods labelled with the
-    upstream skip label neither. ``reinvocationPolicy: IfNeeded``: when a later
+    Pods only, on CREATE (the webhook's patch is for new pods). Every namespace
+    but the webhook's own (its pods must start while it is down) is mutated,
+    kube-system included, as on EKS; pods labelled with the upstream skip
+    label are not. A pod without an annotated ServiceAccount is returned
+    unchanged, and with failurePolicy Ignore a webhook that is down holds
+    nothing up. ``reinvocationPolicy: IfNeeded``: when a later
     webhook adds a container (a sidecar), this one runs again and gives it the
     credentials too; its patch is idempotent (handler.go skips a volume and
     variables that are already there).

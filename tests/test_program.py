@@ -1,5 +1,6 @@
 """The real __main__.py under Pulumi mocks with the example stack: graph, order, outputs."""
 
+import hashlib
 import json
 
 import pulumi
@@ -8,6 +9,9 @@ import pytest
 from conftest import ROOT, run_program, secret_value, stack_file_config
 
 DEV = stack_file_config(ROOT / "Pulumi.dev.yaml")
+# The default role-name prefix of the mocks' project and stack (irsa, test), written out:
+# PROJECT-STACK and six hex digits of SHA-256("PROJECT/STACK").
+STACK_PREFIX = "irsa-test-" + hashlib.sha256(b"irsa/test").hexdigest()[:6]
 
 COMMAND = "command:remote:Command"
 FILE = "github:index/repositoryFile:RepositoryFile"
@@ -113,7 +117,7 @@ def test_stack_outputs(pulumi_mocks):
     assert out["oidcProviderArn"].endswith(":oidc-provider/" + issuer.removeprefix("https://"))
     assert out["audience"] == "sts.amazonaws.com"
     assert len(out["signingKeyIds"]) == 1
-    assert out["serviceAccountRoles"] == {"default/aws-cli": "arn:aws:iam::123456789012:role/k8s_default_aws-cli"}
+    assert out["serviceAccountRoles"] == {"default/aws-cli": f"arn:aws:iam::123456789012:role/{STACK_PREFIX}_default_aws-cli"}
     assert r.stack_outputs["kubeconfig"].secret is True
     for name in ("issuerUrl", "oidcProviderArn", "serviceAccountRoles", "signingKeyIds"):
         assert r.stack_outputs[name].secret is False, name
@@ -146,7 +150,7 @@ def test_wildcard_account_gets_a_role_but_no_service_account(pulumi_mocks):
     assert "StringLike" in trust["Statement"][0]["Condition"]
     assert [a.name for a in r.of_type("kubernetes:core/v1:ServiceAccount")] == ["webhook-service-account"]
     assert r.stack_outputs["serviceAccountRoles"].value == {
-        "batch/job-*": "arn:aws:iam::123456789012:role/k8s_batch_job-+"}
+        "batch/job-*": f"arn:aws:iam::123456789012:role/{STACK_PREFIX}_batch_job-+"}
 
 
 def test_bad_config_stops_before_any_resource(pulumi_mocks):
@@ -186,7 +190,8 @@ def test_presets_role_options_and_tags_reach_the_resources(pulumi_mocks):
     document = json.loads(policy.inputs["policy"])
     # Expected from external-dns's documented policy (docs/tutorials/aws.md), narrowed to the zone.
     assert {"Sid": "ChangeRecordsInZones", "Effect": "Allow",
-            "Action": ["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets"],
+            "Action": ["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets",
+                       "route53:ListTagsForResources"],
             "Resource": ["arn:aws:route53:::hostedzone/Z123"]} in document["Statement"]
 
 

@@ -127,7 +127,8 @@ def test_existing_service_account_is_annotated_not_owned(pulumi_mocks):
     assert sorted(p.inputs["metadata"]["name"] for p in patches) == ["external-dns", "velero"]
     for patch in patches:
         assert set(patch.inputs) - {"apiVersion", "kind"} == {"metadata"}, "a patch carries only the annotation"
-        assert set(patch.inputs["metadata"]["annotations"]) == {"eks.amazonaws.com/role-arn"}
+        assert set(patch.inputs["metadata"]["annotations"]) == {"eks.amazonaws.com/role-arn",
+                                                                "pulumi.com/patchForce"}
     pod = r.one("kubernetes:core/v1:Pod")
     velero = next(p for p in patches if p.inputs["metadata"]["name"] == "velero")
     assert velero.urn in r.all_dependencies(pod)

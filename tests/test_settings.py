@@ -1,5 +1,6 @@
 """Settings: every key decoded, defaulted and validated before any resource exists."""
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -7,6 +8,8 @@ import pytest
 
 from conftest import pem_block, stack_file_config
 from irsa import settings
+
+DEV_DIGEST = hashlib.sha256(b"irsa/dev").hexdigest()[:6]
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIRED = {
@@ -55,7 +58,8 @@ def test_values_are_decoded_from_pulumis_raw_strings():
     assert s.thumbprints == ()
     assert s.tokens.client_ids == ("sts.amazonaws.com", "other")
     (account,) = s.service_accounts
-    assert account.key == "apps/uploader" and account.role_name == "k8s_apps_uploader"
+    assert account.key == "apps/uploader" and account.role_name is None
+    assert s.role_name_of(account, "irsa", "dev") == f"irsa-dev-{DEV_DIGEST}_apps_uploader"
     assert account.policy_arns == ("arn:aws:iam::aws:policy/ReadOnlyAccess",)
     assert account.has_permissions
 
@@ -83,7 +87,7 @@ def test_wildcard_allowed_explicitly():
     s = parse(accounts({"namespace": "batch", "name": "job-*", "allowWildcard": True,
                         "s3BucketPrefix": "batch-jobs"}))
     (account,) = s.service_accounts
-    assert account.is_pattern and account.role_name == "k8s_batch_job-+"
+    assert account.is_pattern and s.role_name_of(account, "p", "s") == f"p-s-{hashlib.sha256(b'p/s').hexdigest()[:6]}_batch_job-+"
 
 
 def test_all_problems_are_reported_together():
@@ -139,8 +143,9 @@ BAD = [
      "irsa:serviceAccounts lists a/b more than once"),
     (accounts({"namespace": "a", "name": "b", "roleName": "r"}, {"namespace": "a", "name": "c", "roleName": "r"}),
      "irsa:serviceAccounts gives the role name 'r' to more than one service account"),
-    (accounts({"namespace": "default", "name": "a" * 60}),
-     "irsa:serviceAccounts[0].roleName must be at most 64 letters, digits or '+=,.@_-'; got 'k8s_default_"),
+    (accounts({"namespace": "default", "name": "a", "roleName": "r" * 65}),
+     "irsa:serviceAccounts[0].roleName must be at most 64 letters, digits or '+=,.@_-'; got 'rrr"),
+    ({"irsa:roleNamePrefix": "k8s/"}, "irsa:roleNamePrefix must be at most 32 letters"),
     (accounts({"namespace": "default", "name": "a", "roleName": "bad/role"}),
      "irsa:serviceAccounts[0].roleName must be at most 64"),
     (accounts({"namespace": "default", "name": "a", "roleName": "rôle"}),

@@ -45,7 +45,7 @@ def test_every_service_account_field_reaches_the_settings():
     assert (full.s3_bucket_prefix, full.policy_arns, full.policy) == (
         "ab", ("arn:aws:iam::aws:policy/ReadOnlyAccess",), policy)
     assert (full.test_pod, full.create_namespace, full.allow_wildcard) == (True, True, False)
-    assert pattern.allow_wildcard is True and pattern.role_name == "k8s_team-+_+"
+    assert pattern.allow_wildcard is True and pattern.role_name is None
     # Absent options are False (not None, not True) and absent documents None.
     assert (plain.test_pod, plain.create_namespace, plain.allow_wildcard) == (False, False, False)
     assert plain.test_pod is False and plain.create_namespace is False and plain.allow_wildcard is False
@@ -78,11 +78,11 @@ def test_an_invalid_entry_is_reported_once_and_then_left_out(change):
     assert not any("more than once" in p for p in found)
 
 
-def test_role_name_hint_only_for_derived_names():
+def test_only_an_explicit_role_name_can_be_too_long():
     (explicit,) = problems(accounts({"namespace": "apps", "name": "app", "roleName": "r" * 65}))
     assert explicit.endswith("(65 characters)")
-    (derived,) = problems(accounts({"namespace": "a", "name": "b" * 59}))
-    assert derived.endswith(": set roleName explicitly")
+    # A derived name is cut with a hash, never refused.
+    assert parse(accounts({"namespace": "a", "name": "b" * 59})).service_accounts[0].role_name is None
 
 
 def test_every_bad_entry_is_reported_not_only_the_first():
@@ -200,7 +200,7 @@ def test_unknown_field_message_lists_the_known_fields():
     (found,) = problems(accounts({"namespace": "a", "name": "b", "zzzz": 1}))
     assert found.endswith("known fields: namespace, name, roleName, s3BucketPrefix, policyArns, policy, "
                           "testPod, createNamespace, allowWildcard, preset, permissionsBoundary, path, "
-                          "maxSessionDuration, description, existing, account, roleArn")
+                          "maxSessionDuration, description, existing, sharedWith, account, roleArn")
 
 
 def test_secrets_print_as_a_placeholder_and_errors_one_per_line():

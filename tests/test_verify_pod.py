@@ -150,8 +150,8 @@ def test_token_file_outside_the_mount():
     (lambda p: p["metadata"].setdefault("labels", {}).update(
         {"eks.amazonaws.com/skip-pod-identity-webhook": "true"}),
      "the pod carries the label eks.amazonaws.com/skip-pod-identity-webhook"),
-    (lambda p: p["metadata"].update(namespace="kube-system"),
-     "the webhook is not called for pods in the namespace kube-system"),
+    (lambda p: p["metadata"].update(namespace="irsa-webhook"),
+     "the webhook is not called for pods in the namespace irsa-webhook"),
 ])
 def test_excluded_pods_get_their_own_cause(change, cause):
     pod = copy.deepcopy(fixture("testPod"))

@@ -15,7 +15,7 @@ from cryptography.x509 import verification
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from support import real_rules
 from support.recorded import plain
-from test_program import DEV, depends_on, run
+from test_program import DEV, STACK_PREFIX, depends_on, run
 
 from irsa import settings as settings_module
 from irsa import webhook
@@ -251,7 +251,7 @@ def test_configuration_rules(program):
     # v0.6.17 answers without apiVersion/kind, which kube-apiserver accepts only for v1beta1.
     assert hook["admissionReviewVersions"] == ["v1beta1"]
     assert hook["namespaceSelector"] == {"matchExpressions": [{
-        "key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["kube-system", "irsa-webhook"]}]}
+        "key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["irsa-webhook"]}]}
     assert hook["objectSelector"] == {"matchExpressions": [{
         "key": "eks.amazonaws.com/skip-pod-identity-webhook", "operator": "DoesNotExist"}]}
     assert hook["clientConfig"]["service"] == {"name": "pod-identity-webhook", "namespace": "irsa-webhook",
@@ -297,7 +297,7 @@ def test_with_the_webhook_the_test_pod_names_only_its_service_account(program):
                                     "command": ["sleep", "infinity"]}]}
     account = program.by_name("default/aws-cli-service-account").inputs["metadata"]
     assert account["annotations"] == {
-        "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/k8s_default_aws-cli"}
+        "eks.amazonaws.com/role-arn": f"arn:aws:iam::123456789012:role/{STACK_PREFIX}_default_aws-cli"}
 
 
 def test_without_the_webhook_nothing_of_it_exists_and_the_pod_carries_its_token(pulumi_mocks):
@@ -310,14 +310,60 @@ def test_without_the_webhook_nothing_of_it_exists_and_the_pod_carries_its_token(
     assert {"AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"} <= env
 
 
-def test_a_test_pod_in_an_unmutated_namespace_keeps_its_own_token(pulumi_mocks):
-    accounts = [{"namespace": "kube-system", "name": "aws-cli", "testPod": True}]
+def selects(selector: dict, labels: dict) -> bool:
+    """A Kubernetes label selector, evaluated as the API server does (metav1.LabelSelectorAsSelector):
+    every matchLabels pair and every matchExpression must hold; an empty selector selects all."""
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    for expression in selector.get("matchExpressions") or []:
+        key, operator, values = expression["key"], expression["operator"], expression.get("values") or []
+        holds = {"In": key in labels and labels[key] in values,
+                 "NotIn": key not in labels or labels[key] not in values,
+                 "Exists": key in labels, "DoesNotExist": key not in labels}[operator]
+        if not holds:
+            return False
+    return True
+
+
+def called_for(hook: dict, namespace: str, pod_labels: dict, operation: str = "CREATE") -> bool:
+    """Whether the API server calls this webhook for a pod: rules, then both selectors.
+    A namespace's labels are what the API server sets itself (kubernetes.io/metadata.name, 1.21+)."""
+    rule_matches = any(operation in r["operations"] and "" in r["apiGroups"] and "pods" in r["resources"]
+                       for r in hook["rules"])
+    return (rule_matches and selects(hook["namespaceSelector"], {"kubernetes.io/metadata.name": namespace})
+            and selects(hook["objectSelector"], pod_labels))
+
+
+@pytest.mark.parametrize("namespace, labels, called", [
+    ("kube-system", {"app.kubernetes.io/name": "aws-load-balancer-controller"}, True),
+    ("kube-system", {"k8s-app": "kube-dns"}, True),
+    ("default", {}, True),
+    ("irsa-webhook", {"app.kubernetes.io/name": "pod-identity-webhook"}, False),
+    ("kube-system", {"eks.amazonaws.com/skip-pod-identity-webhook": ""}, False),
+    ("default", {"eks.amazonaws.com/skip-pod-identity-webhook": "true"}, False),
+])
+def test_the_api_server_calls_the_webhook_for_kube_system_pods_like_eks(program, namespace, labels, called):
+    (hook,) = program.one(CONFIGURATION).inputs["webhooks"]
+    assert called_for(plain(hook), namespace, labels) is called
+    assert not called_for(plain(hook), namespace, labels, operation="UPDATE")
+
+
+def test_selector_evaluation_can_fail():
+    # The evaluator above must be able to say no, or the test proves nothing.
+    hook = webhook.mutating_webhook("Q0E=")
+    hook["namespaceSelector"]["matchExpressions"][0]["values"].append("kube-system")
+    assert not called_for(hook, "kube-system", {})
+    assert called_for(hook, "default", {})
+
+
+def test_a_kube_system_test_pod_is_mutated_like_any_other(pulumi_mocks):
+    accounts = [{"namespace": "kube-system", "name": "aws-cli", "testPod": True, "existing": True}]
     config = {**DEV, "irsa:serviceAccounts": json.dumps(accounts)}
-    assert any("does not mutate pods in kube-system" in w for w in settings_module.parse(config).warnings)
+    assert not any("does not mutate" in w for w in settings_module.parse(config).warnings)
     r = run(pulumi_mocks, config)
     pod = r.by_name("kube-system/aws-cli-test-pod")
-    assert pod.inputs["spec"]["volumes"]
-    assert not depends_on(r, pod, r.one(CONFIGURATION))
+    assert "volumes" not in plain(pod.inputs["spec"]), "the webhook gives the token, not the pod spec"
+    assert depends_on(r, pod, r.one(CONFIGURATION))
 
 
 def test_annotation_prefix_matches_the_service_account_annotation():

@@ -83,12 +83,15 @@ class ServiceAccountRoleArgs:
     name: str
     audience: pulumi.Input[str] = "sts.amazonaws.com"
     role_name: str | None = None
+    # role_name is the stack's default, not the user's roleName: it names a role
+    # when it is created and never renames one (see ServiceAccountRole).
+    role_name_is_default: bool = False
     s3_bucket_prefix: str | None = None
     policy_arns: Sequence[str] = ()
     policy: Mapping[str, Any] | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     # Further inline policies by name, e.g. a preset's: {"preset-external-dns": DOCUMENT}.
-    inline_policies: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    inline_policies: Mapping[str, pulumi.Input[Mapping[str, Any]]] = field(default_factory=dict)
     # Role options real accounts require (IAM CreateRole's inputs).
     permissions_boundary: str | None = None
     path: str | None = None
@@ -100,6 +103,10 @@ class ServiceAccountRoleArgs:
     # (provider ARN, issuer URL) of previous issuers the role still trusts while
     # the issuer moves between hosts (irsa:previousIssuerHosts).
     previous_issuers: Sequence[tuple[pulumi.Input[str], pulumi.Input[str]]] = ()
+    # The partition of the stack's region: in the ARNs of the S3 prefix policy.
+    partition: pulumi.Input[str] = "aws"
+    # Further (namespace, name) service accounts the role trusts (sharedWith).
+    shared_with: Sequence[tuple[str, str]] = ()
 
 
 class ServiceAccountRole(pulumi.ComponentResource):
@@ -125,27 +132,35 @@ class ServiceAccountRole(pulumi.ComponentResource):
             prefix = oidc.condition_key_prefix(issuer_url)
             previous = [oidc.condition_key_prefix(u) for u in previous_urls]
             # Fails the preview, naming the service account, before IAM would.
-            policies.check_trust_policy_size(prefix, args.namespace, args.name, audience, previous)
+            shared = tuple(args.shared_with)
+            policies.check_trust_policy_size(prefix, args.namespace, args.name, audience, previous, shared)
             if not previous:
-                document = policies.trust_policy(args.provider_arn, prefix, args.namespace, args.name, audience)
+                document = policies.trust_policy(args.provider_arn, prefix, args.namespace, args.name, audience,
+                                                 shared)
             else:
                 document = policies.trust_policy_for_issuers(
                     [(args.provider_arn, prefix), *zip(previous_arns, previous)],
-                    args.namespace, args.name, audience)
+                    args.namespace, args.name, audience, shared)
             return pulumi.Output.json_dumps(document)
 
         previous_urls = [url for _, url in args.previous_issuers]
         role = aws.iam.Role(
             f"{name}-role",
             name=args.role_name or iam_names.default_role_name(args.namespace, args.name),
-            description=args.description or iam_names.role_description(args.namespace, args.name),
+            description=args.description or iam_names.role_description(
+                args.namespace, args.name, len(args.shared_with)),
             permissions_boundary=args.permissions_boundary,
             path=args.path,
             max_session_duration=args.max_session_duration,
             assume_role_policy=pulumi.Output.all(args.issuer_url, args.audience, *previous_urls).apply(
                 lambda v: trust(*v)),
             tags={**iam_names.role_tags(args.namespace, args.name), **args.tags},
-            opts=child,
+            # An IAM role cannot be renamed, only replaced (a new ARN: every pod
+            # holding the old one fails until restarted). A stack made when the
+            # default was k8s_NAMESPACE_NAME keeps that name: the default applies
+            # when the role is created. roleName given by the user still renames.
+            opts=pulumi.ResourceOptions(parent=self,
+                                        ignore_changes=["name"] if args.role_name_is_default else None),
         )
         self.policies = []
         if args.s3_bucket_prefix:
@@ -154,7 +169,8 @@ class ServiceAccountRole(pulumi.ComponentResource):
                     f"{name}-s3",
                     role=role.id,
                     name=f"s3-prefix-full-access-{args.s3_bucket_prefix}",
-                    policy=pulumi.Output.json_dumps(policies.s3_prefix_policy(args.s3_bucket_prefix)),
+                    policy=pulumi.Output.json_dumps(pulumi.Output.from_input(args.partition).apply(
+                        lambda partition: policies.s3_prefix_policy(args.s3_bucket_prefix, partition))),
                     opts=child,
                 )
             )
@@ -174,7 +190,7 @@ class ServiceAccountRole(pulumi.ComponentResource):
                     f"{name}-{policy_name}",
                     role=role.id,
                     name=policy_name,
-                    policy=pulumi.Output.json_dumps(dict(document)),
+                    policy=pulumi.Output.json_dumps(document),
                     opts=child,
                 )
             )

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from irsa import oidc, s3
+from irsa import oidc, partitions, s3
 
 
 @dataclass(frozen=True)
@@ -206,7 +206,8 @@ class CloudFrontStore(BucketStore):
         origin_id = "irsa-issuer-bucket"
         region = self._args.region
         origin_domain = self.bucket_name.apply(
-            lambda bucket: f"{bucket}.s3.{region}.amazonaws.com" if region else f"{bucket}.s3.amazonaws.com")
+            lambda bucket: f"{bucket}.s3.{region}.{partitions.dns_suffix(region)}" if region
+            else f"{bucket}.s3.amazonaws.com")
         if self.bucket is not None:
             origin_domain = self.bucket.bucket_regional_domain_name
         self.distribution = aws.cloudfront.Distribution(

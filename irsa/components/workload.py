@@ -9,7 +9,12 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
+from irsa import iam_names
+
 ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
+# pulumi-kubernetes' Patch resources: apply with force, taking over a field another
+# manager (the chart's Helm release) set, instead of failing on the conflict.
+PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce"
 TOKEN_DIRECTORY = "/var/run/secrets/eks.amazonaws.com/serviceaccount"
 TOKEN_FILE = "token"
 TEST_IMAGE = "public.ecr.aws/aws-cli/aws-cli"
@@ -90,6 +95,10 @@ class ServiceAccountWorkloadArgs:
     # The pod identity webhook gives the test pod its token and variables: the
     # pod spec then names only its ServiceAccount, like any chart's pod.
     webhook_mutates: bool = False
+    # With existing, in a preview: read the live ServiceAccount through this
+    # kubeconfig and warn when its annotation names another role than role_name.
+    check_live_with: pulumi.Input[str] | None = None
+    role_name: pulumi.Input[str] | None = None
 
 
 class ServiceAccountWorkload(pulumi.ComponentResource):
@@ -120,9 +129,18 @@ class ServiceAccountWorkload(pulumi.ComponentResource):
         account_opts = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))
         account: pulumi.CustomResource
         if args.existing:
+            # The annotation is owned even when the chart set it (server-side apply
+            # would refuse the conflict); the preview says whose ARN it replaces.
             account = k8s.core.v1.ServiceAccountPatch(
-                f"{name}-service-account-annotation", metadata=metadata, opts=account_opts
+                f"{name}-service-account-annotation",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=args.name, namespace=namespace,
+                    annotations={ROLE_ARN_ANNOTATION: args.role_arn, PATCH_FORCE_ANNOTATION: "true"}),
+                opts=account_opts,
             )
+            if args.check_live_with is not None and args.role_name is not None:
+                pulumi.Output.all(args.check_live_with, args.role_name).apply(
+                    lambda v: _warn_when_replacing(v[0], namespace, args.name, v[1], account))
         else:
             account = k8s.core.v1.ServiceAccount(f"{name}-service-account", metadata=metadata, opts=account_opts)
         self.service_account_name = account.metadata.apply(lambda m: m.name)
@@ -193,3 +211,39 @@ class ServiceAccountWorkload(pulumi.ComponentResource):
                 )
             ],
         )
+
+
+def live_role_arn(kubeconfig: str, namespace: str, name: str) -> str | None:
+    """The role-arn annotation of the live ServiceAccount; None when absent.
+
+    Raises ``LookupError`` with one line when the cluster cannot be read.
+    """
+    import yaml
+    from kubernetes import client
+
+    from irsa.verify.kube import api_client
+
+    try:
+        api = client.CoreV1Api(api_client(yaml.safe_load(kubeconfig), LookupError))
+        account = api.read_namespaced_service_account(name, namespace, _request_timeout=5)
+    except LookupError:
+        raise
+    except Exception as err:  # the client raises ApiException, urllib3 and socket errors
+        raise LookupError(f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}") from None
+    return (account.metadata.annotations or {}).get(ROLE_ARN_ANNOTATION)
+
+
+def _warn_when_replacing(kubeconfig: str, namespace: str, name: str, role_name: str,
+                         resource: pulumi.Resource) -> None:
+    """Warn when the live annotation names another role: the chart set it, this stack replaces it."""
+    try:
+        current = live_role_arn(kubeconfig, namespace, name)
+    except LookupError as err:
+        pulumi.log.info(f"could not read ServiceAccount {namespace}/{name} to compare its "
+                        f"{ROLE_ARN_ANNOTATION}: {err}", resource=resource)
+        return
+    if current and iam_names.role_name_in_arn(current) != role_name:
+        pulumi.log.warn(
+            f"ServiceAccount {namespace}/{name} is annotated {ROLE_ARN_ANNOTATION}: {current}; this "
+            f"stack replaces it with its role {role_name}. Remove the annotation from the chart's "
+            "values (serviceAccount.annotations), or its next upgrade sets it back", resource=resource)
