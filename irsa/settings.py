@@ -1381,7 +1381,7 @@ def parse_service_accounts(entries: Any, key: str) -> tuple[ServiceAccount, ...]
             if isinstance(entry, dict) and field_name in entry:
                 p.add(f"irsa:serviceAccounts[{index}].{field_name} is for the cluster stack; this "
                       "stack makes every role it lists in its own account")
-    for role in _duplicates([a.role_name for a in accounts]):
+    for role in _duplicates([a.role_name for a in accounts if a.role_name]):
         p.add(f"irsa:serviceAccounts gives the role name {role!r} to more than one service account")
     if p.messages:
         raise SettingsError([m.replace("irsa:serviceAccounts", key) for m in p.messages])

@@ -7,6 +7,9 @@ import yaml
 
 from conftest import IRSA_STACK_OUTPUTS, ROOT, run_program
 from irsa import project_config
+from irsa.iam_names import stack_prefix
+
+PREFIX = stack_prefix("irsa-account", "test")
 
 EXAMPLE = ROOT / "examples" / "account"
 OIDC = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
@@ -47,8 +50,8 @@ def test_the_account_stack_makes_the_provider_and_roles_trusting_it(pulumi_mocks
     assert statement["Condition"]["StringEquals"] == {
         f"{issuer}:sub": "system:serviceaccount:etl:loader", f"{issuer}:aud": "sts.amazonaws.com"}
     assert roles["etl/loader-role"].inputs["tags"]["team"] == "data"
-    assert out["roleArns"] == {"reports/report-writer": "arn:aws:iam::123456789012:role/k8s_reports_report-writer",
-                               "etl/loader": "arn:aws:iam::123456789012:role/k8s_etl_loader"}
+    assert out["roleArns"] == {"reports/report-writer": f"arn:aws:iam::123456789012:role/{PREFIX}_reports_report-writer",
+                               "etl/loader": f"arn:aws:iam::123456789012:role/{PREFIX}_etl_loader"}
 
 
 @pytest.mark.pulumi_project("irsa-account")

@@ -10,6 +10,8 @@ import json
 
 import pytest
 
+from irsa.iam_names import stack_prefix
+
 from conftest import ROOT, IrsaMocks, run_program, stack_file_config
 from test_wiring import BUCKETS, EVERYTHING
 
@@ -102,7 +104,7 @@ def test_a_given_role_arn_is_annotated_beside_roles_made_here(pulumi_mocks):
                 {"namespace": "apps", "name": "reader", "roleArn": GIVEN, "testPod": True}]
     r = run(pulumi_mocks, {**DEV, "irsa:serviceAccounts": json.dumps(accounts)})
     assert [reg.name for reg in r.of_type(ROLE)] == ["default/aws-cli-role"]
-    assert annotations(r) == {"default/aws-cli": "arn:aws:iam::123456789012:role/k8s_default_aws-cli",
+    assert annotations(r) == {"default/aws-cli": f"arn:aws:iam::123456789012:role/{stack_prefix('irsa', 'test')}_default_aws-cli",
                               "apps/reader": GIVEN}
     assert r.stack_outputs["serviceAccountRoles"].value["apps/reader"] == GIVEN
 

@@ -22,6 +22,7 @@ from support.moto_server import ACCOUNT_ID, SETUP_CREDENTIALS, shared_server
 
 from conftest import run_program
 from irsa.verify import trust
+from irsa.iam_names import stack_prefix
 from test_accounts import DATA_ID, DATA_ROLE, TWO
 
 OIDC = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
@@ -124,4 +125,4 @@ def test_web_identity_credentials_of_the_data_role_act_in_the_data_account(built
         RoleSessionName="etl-loader", WebIdentityToken=token)
     identity = server.client("sts", temporary(answer["Credentials"])).get_caller_identity()
     assert identity["Account"] == DATA_ID
-    assert identity["Arn"] == f"arn:aws:sts::{DATA_ID}:assumed-role/k8s_etl_loader/etl-loader"
+    assert identity["Arn"] == f"arn:aws:sts::{DATA_ID}:assumed-role/{stack_prefix('irsa', 'test')}_etl_loader/etl-loader"

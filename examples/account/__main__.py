@@ -10,7 +10,7 @@ back to the cluster stack as ``serviceAccounts[i].roleArn``.
 
 import pulumi
 
-from irsa import settings
+from irsa import iam_names, settings
 from irsa.components.aws import OidcProvider, OidcProviderArgs, ServiceAccountRole, ServiceAccountRoleArgs
 
 config = pulumi.Config()
@@ -56,7 +56,10 @@ for account in accounts:
             namespace=account.namespace,
             name=account.name,
             audience=audience,
-            role_name=account.role_name,
+            # A new stack: its default role names are its own (PROJECT-STACK-HASH_NS_NAME).
+            role_name=account.role_name or iam_names.default_role_name(
+                account.namespace, account.name, iam_names.stack_prefix(pulumi.get_project(), pulumi.get_stack())),
+            role_name_is_default=account.role_name is None,
             s3_bucket_prefix=account.s3_bucket_prefix,
             policy_arns=account.policy_arns,
             policy=account.policy,
@@ -67,9 +70,12 @@ for account in accounts:
             max_session_duration=account.max_session_duration,
             description=account.description,
             previous_issuers=[(p.arn, url) for p, url in zip(providers[1:], urls[1:])],
+            shared_with=account.shared_with,
         ),
     )
     roles[account.key] = role.arn
+    for namespace, name in account.shared_with:
+        roles[f"{namespace}/{name}"] = role.arn
 
 pulumi.export("oidcProviderArn", providers[0].arn)
 pulumi.export("roleArns", roles)
