@@ -104,7 +104,8 @@ def assume_role_session_name(project: str, stack: str) -> str:
 
     CloudTrail shows it beside every call the stack makes in that account, so
     it names the stack; characters STS refuses become ``-``, and a long name
-    keeps its end (the stack) within STS's 64.
+    keeps ``irsa-`` and its end (the stack) within STS's 64.
     """
-    text = "".join(c if _SESSION_NAME_CHARACTER.fullmatch(c) else "-" for c in f"irsa-{project}-{stack}")
-    return text if len(text) <= SESSION_NAME_MAX else text[-SESSION_NAME_MAX:]
+    prefix = "irsa-"
+    text = "".join(c if _SESSION_NAME_CHARACTER.fullmatch(c) else "-" for c in f"{project}-{stack}")
+    return prefix + text[-(SESSION_NAME_MAX - len(prefix)):]

@@ -221,3 +221,39 @@ def test_a_role_moving_between_accounts_is_a_new_resource(pulumi_mocks):
 def test_every_urn_is_unique_with_two_accounts(pulumi_mocks, config):
     all_urns = [reg.urn for reg in run(pulumi_mocks, config).registrations]
     assert len(all_urns) == len(set(all_urns))
+
+
+ONLY_ASSUMED = DEV | {
+    "irsa:awsAccounts": json.dumps([
+        {"name": "data", "assumeRoleArn": DATA_ROLE},
+        {"name": "apps", "assumeRoleArn": "arn:aws:iam::555555555555:role/irsa-deployer"}]),
+    "irsa:issuerHost": "cloudfront", "irsa:issuerDomain": "oidc.example.com",
+    "irsa:previousIssuerHosts": '["s3", "github"]', "irsa:issuerAccount": "apps",
+    "irsa:serviceAccounts": json.dumps([
+        {"namespace": "default", "name": "aws-cli", "s3BucketPrefix": "k8s-default-aws-cli"},
+        {"namespace": "apps", "name": "web", "account": "apps", "policyArns": [
+            "arn:aws:iam::aws:policy/ReadOnlyAccess"]}]),
+}
+
+
+@pytest.mark.parametrize("config", [TWO, ONLY_ASSUMED], ids=["two", "only-assumed"])
+def test_every_aws_resource_goes_through_the_provider_of_the_account_its_name_gives(pulumi_mocks, config):
+    r = run(pulumi_mocks, config)
+    aws = [reg for reg in r.registrations if reg.custom and reg.type.startswith("aws:")]
+    assert aws
+    for reg in aws:
+        prefix = reg.name.split("/", 1)[0]
+        expected = f"aws-{prefix}" if f"aws-{prefix}" in {p.name for p in r.of_type(
+            "pulumi:providers:aws")} else None
+        assert provider_name(r, reg) == expected, (reg.type, reg.name)
+    if config is ONLY_ASSUMED:
+        assert all(provider_name(r, reg) for reg in aws), "no account is the stack's own here"
+        arns = r.stack_outputs["oidcProviderArns"].value
+        assert {k: account_of_arn(v) for k, v in arns.items()} == {"data": DATA_ID, "apps": "555555555555"}
+        assert r.stack_outputs["oidcProviderArn"].value == arns["data"], "the first account's"
+
+
+def test_a_cluster_only_stack_without_the_webhook_gives_the_test_pod_aws_region(pulumi_mocks):
+    r = run(pulumi_mocks, {**CLUSTER_ONLY, "irsa:podIdentityWebhook": "false"})
+    env = {e["name"]: e["value"] for e in r.one("kubernetes:core/v1:Pod").inputs["spec"]["containers"][0]["env"]}
+    assert env["AWS_REGION"] == "ap-northeast-1" and env["AWS_ROLE_ARN"] == GIVEN

@@ -189,3 +189,19 @@ def test_check_config_accepts_and_refuses_the_same(tmp_path):
     assert refused == problems(config([], [{"namespace": "apps", "name": "reader",
                                             "s3BucketPrefix": "k8s-apps"}]))
     assert len(refused) == 1 and "roleArn" in refused[0]
+
+
+@pytest.mark.parametrize("project, stack, expected", [
+    ("irsa", "prod", "irsa-irsa-prod"),
+    ("irsa", "team/prod", "irsa-irsa-team-prod"),
+    ("irsa", "a" * 80, "irsa-" + "a" * 59),
+])
+def test_the_session_name_names_the_stack_within_sts_rules(project, stack, expected):
+    from support.botocore_model import problems as model_problems
+
+    from irsa import iam_names
+
+    name = iam_names.assume_role_session_name(project, stack)
+    assert name == expected and len(name) <= 64
+    assert model_problems("sts", "AssumeRole", {
+        "RoleArn": DATA["assumeRoleArn"], "RoleSessionName": name, "ExternalId": "cluster-7"}) == []
