@@ -173,7 +173,11 @@ def document_problems(document: Any) -> list[str]:
     problems = []
     version = document.get("Version")
     if version is not None and version not in (POLICY_VERSION, "2008-10-17"):
-        problems.append(f"Version must be {POLICY_VERSION}, got {json.dumps(version, default=str)}")
+        # Pulumi's YAML reads an unquoted date as a time and hands it on as Go prints one.
+        unquoted = isinstance(version, str) and version.startswith(f"{POLICY_VERSION} 00:00:00")
+        problems.append(f"Version must be {POLICY_VERSION}, got {json.dumps(version, default=str)}"
+                        + (f": quote it, Version: '{POLICY_VERSION}' (unquoted, YAML reads a "
+                           "date)" if unquoted else ""))
     for index, statement in enumerate(statements):
         where = f"Statement[{index}]"
         if not isinstance(statement, dict):

@@ -1,24 +1,28 @@
 """YAML read the way the Pulumi CLI reads Pulumi.yaml and stack files.
 
-The CLI decodes them with gopkg.in/yaml.v3, which resolves plain scalars by
-YAML 1.2's core schema with a few 1.1 leftovers, not by PyYAML's YAML 1.1
-rules: only ``true``/``false`` (and their ``True``/``TRUE`` spellings) are
-booleans, so ``yes``, ``no``, ``on`` and ``off`` are strings; a date such as
-``2012-10-17`` stays a string; ``0o17``, ``0x1f``, ``0b101`` and the 1.1 octal
-``017`` are integers, underscores in numbers are dropped; ``1:30`` is a string
-(no base 60); a number too large for a float is a string.
+The CLI decodes them with gopkg.in/yaml.v3 v3.0.1, which resolves plain
+scalars by YAML 1.2's core schema with a few 1.1 leftovers, not by PyYAML's
+YAML 1.1 rules: only ``true``/``false`` (and their ``True``/``TRUE``
+spellings) are booleans, so ``yes``, ``no``, ``on`` and ``off`` are strings;
+``0o17``, ``0x1f``, ``0b101`` and the 1.1 octal ``017`` are integers,
+underscores in numbers are dropped; ``1:30`` is a string (no base 60); a
+number too large for a float is a string. An unquoted date or time is a
+timestamp, which the CLI hands on as Go prints a time: ``2012-10-17`` becomes
+``2012-10-17 00:00:00 +0000 UTC`` (pulumi/pulumi ``config.object``).
 
-A stack file's top-level config values reach the program as the text written
-(the CLI decodes each into a string first: ``restartWorkloads: yes`` is the
-string ``yes``, ``sshPort: 0x16`` the string ``0x16``, an empty value ``""``);
-only lists and maps become JSON. ``load_stack`` gives them that way.
-Pure: no Pulumi, no files.
+A stack file's config values reach the program as the CLI's ``MarshalString``
+makes them (``load_stack``): a string as written, a boolean or a number as
+JSON text (``sshPort: 0x16`` is ``"22"``), a list or a map as JSON; a value
+left empty is ``null``. Pure: no Pulumi, no files.
 """
 
 from __future__ import annotations
 
+import datetime
+import json
 import math
 import re
+from decimal import Decimal
 from typing import Any
 
 import yaml
@@ -31,6 +35,7 @@ _INT = "tag:yaml.org,2002:int"
 _FLOAT = "tag:yaml.org,2002:float"
 _NULL = "tag:yaml.org,2002:null"
 _MERGE = "tag:yaml.org,2002:merge"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 _WORDS: dict[str, tuple[str, Any]] = {
     **{w: (_BOOL, True) for w in ("true", "True", "TRUE")},
@@ -51,7 +56,7 @@ _UINT64_MAX = 2**64 - 1
 
 
 def plain_scalar(text: str) -> tuple[str, Any]:
-    """The tag and value yaml.v3 gives an unquoted scalar."""
+    """The tag and value yaml.v3 gives an unquoted scalar (a timestamp as Go prints it)."""
     if text in _WORDS:
         return _WORDS[text]
     first = text[0]
@@ -59,6 +64,9 @@ def plain_scalar(text: str) -> tuple[str, Any]:
         return _float(text)
     if not (first.isdigit() or first in "+-") or not first.isascii():
         return _STR, text
+    moment = _go_time(text)
+    if moment is not None:
+        return _TIMESTAMP, moment
     plain = text.replace("_", "")
     number = _GO_INT.fullmatch(plain)
     if number:
@@ -68,6 +76,31 @@ def plain_scalar(text: str) -> tuple[str, Any]:
         if _INT64[0] <= value <= _INT64[1] or (sign == "" and value <= _UINT64_MAX):
             return _INT, value
     return _float(plain)
+
+
+# yaml.v3's parseTimestamp layouts: 2006-1-2T15:4:5.999999999Z07:00 (T or t),
+# 2006-1-2 15:4:5.999999999 (UTC) and 2006-1-2.
+_TIME_TEXT = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[Tt](\d{1,2}):(\d{1,2}):(\d{1,2})(\.\d+)?"
+                        r"(Z|[+-]\d{2}:\d{2})| (\d{1,2}):(\d{1,2}):(\d{1,2})(\.\d+)?)?")
+
+
+def _go_time(text: str) -> str | None:
+    """A yaml.v3 timestamp as Go's ``time.Time.String`` prints it, or None if not one."""
+    found = _TIME_TEXT.fullmatch(text)
+    if not found:
+        return None
+    year, month, day, hour, minute, second, fraction, zone, *spaced = found.groups()
+    if spaced[0] is not None:
+        hour, minute, second, fraction = spaced
+    try:
+        moment = datetime.datetime(int(year), int(month), int(day), int(hour or 0),
+                                   int(minute or 0), int(second or 0))
+    except ValueError:
+        return None  # Go's Parse refuses it too: then it is a string
+    digits = (fraction or ".")[1:10].rstrip("0")
+    offset = "+0000 UTC" if zone in (None, "Z", "+00:00", "-00:00") else (
+        f"{zone.replace(':', '')} {zone.replace(':', '')}")
+    return f"{moment:%Y-%m-%d %H:%M:%S}{'.' + digits if digits else ''} {offset}"
 
 
 def _go_int(digits: str) -> int:
@@ -104,12 +137,12 @@ class _Loader(yaml.SafeLoader):
         return value if tag == node.tag else self.construct_yaml_str(node)
 
 
-for _tag in (_BOOL, _INT, _FLOAT, _NULL, _MERGE):
+for _tag in (_BOOL, _INT, _FLOAT, _NULL, _MERGE, _TIMESTAMP):
     _Loader.add_constructor(_tag, _Loader.construct_plain)
-# Explicit tags JSON cannot carry (a date, bytes, a set) are read as yaml.v3 hands
-# them on as config: text, or a map.
-for _tag in ("timestamp", "binary"):
-    _Loader.add_constructor(f"tag:yaml.org,2002:{_tag}", _Loader.construct_yaml_str)
+# Explicit tags JSON cannot carry (bytes, a set) are read as yaml.v3 hands them
+# on as config: text, or a map.
+_Loader.add_constructor("tag:yaml.org,2002:binary", lambda loader, node: loader.construct_yaml_binary(
+    node).decode("utf-8", "replace"))
 _Loader.add_constructor("tag:yaml.org,2002:set", _Loader.construct_yaml_map)
 for _tag in ("omap", "pairs"):
     _Loader.add_constructor(f"tag:yaml.org,2002:{_tag}", _Loader.construct_yaml_seq)
@@ -123,25 +156,31 @@ def load(text: str) -> Any:
 
 
 def load_stack(text: str) -> Any:
-    """A stack file, its top-level config values as the CLI hands them on: scalars as text."""
-    loader = _Loader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        document = loader.construct_document(node)
-        if isinstance(document, dict) and isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                if key_node.value != "config" or not isinstance(value_node, yaml.MappingNode):
-                    continue
-                config = document.get("config")
-                if not isinstance(config, dict):
-                    continue
-                for config_key, config_value in value_node.value:
-                    if isinstance(config_value, yaml.ScalarNode):
-                        key = loader.construct_object(config_key)
-                        if isinstance(key, (str, int, float, bool)) and key in config:
-                            config[key] = "" if config[key] is None else config_value.value
-        return document
-    finally:
-        loader.dispose()
+    """A stack file, its config values as the CLI hands them on (``MarshalString``).
+
+    Raises ``Error`` for what the CLI cannot turn into JSON (NaN, infinity).
+    """
+    document = load(text)
+    config = document.get("config") if isinstance(document, dict) else None
+    if isinstance(config, dict):
+        for key, value in config.items():
+            _check_json(key, value)
+            if isinstance(value, (bool, int, float)):
+                config[key] = go_json(value)
+    return document
+
+
+def go_json(value: bool | int | float) -> str:
+    """A boolean or number as Go's encoding/json writes it (1e20 in full, 1e21 with an exponent)."""
+    if isinstance(value, bool) or not isinstance(value, float):
+        return json.dumps(value)
+    if value == 0 or 1e-6 <= abs(value) < 1e21:
+        return f"{Decimal(repr(value)):f}".removesuffix(".0")
+    return repr(value).replace("e+0", "e+").replace("e-0", "e-")
+
+
+def _check_json(key: Any, value: Any) -> None:
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        raise yaml.YAMLError(f"config value {key} holds {value}, which JSON cannot carry")
+    for item in value.values() if isinstance(value, dict) else value if isinstance(value, list) else ():
+        _check_json(key, item)

@@ -150,10 +150,18 @@ def _stack_text(extra):
     # YAML 1.2 (the CLI's gopkg.in/yaml.v3): yes, no, on and off are words, not booleans.
     ("irsa:restartWorkloads: yes", 'irsa:restartWorkloads: value "yes" is not a boolean (true or false)'),
     ("irsa:takeOverHost: off", 'irsa:takeOverHost: value "off" is not a boolean (true or false)'),
-    ("irsa:createRepository: false", None),
-    # The CLI hands the text on: 0x16 is no integer to it, 1_0 neither.
-    ("irsa:sshPort: 0x16", 'irsa:sshPort: value "0x16" is not an integer'),
+    ("irsa:createRepository: True", None),
+    # A number is read by yaml.v3 and handed on as JSON text: 0x16 is 22, 010 is 8.
+    ("irsa:sshPort: 0x16", None),
     ("irsa:sshPort: '22'", None),
+    ("irsa:sshPort: 010", None),
+    ("irsa:sshPort: 0x0", "irsa:sshPort must be between 1 and 65535, got 0"),
+    ("irsa:sshPort: 22.5", 'irsa:sshPort: value "22.5" is not an integer'),
+    # An empty value is null, which no declared type takes.
+    ("irsa:sshUser:", "irsa:sshUser: value null is not a string"),
+    # A date is a time, handed on as Go prints it.
+    ("irsa:sshUser: 2012-10-17", "irsa:sshUser must be a login name, got "
+                                 "'2012-10-17 00:00:00 +0000 UTC'"),
 ])
 def test_top_level_values_are_read_as_the_cli_reads_them(project, line, message):
     (project.path / "Pulumi.dev.yaml").write_text(_stack_text([line]))
@@ -162,19 +170,26 @@ def test_top_level_values_are_read_as_the_cli_reads_them(project, line, message)
     assert result.stdout.splitlines() == expected, result.stderr
 
 
-def test_an_unquoted_policy_version_is_a_string_as_in_yaml_1_2(project):
-    # YAML 1.1 reads 2012-10-17 as a date; the CLI, and so check-config, as the string IAM wants.
+@pytest.mark.parametrize("version, message", [
+    ("'2012-10-17'", None),
+    # Unquoted, yaml.v3 reads a time, which the CLI hands on as Go prints it: IAM would refuse it.
+    ("2012-10-17", "irsa:serviceAccounts[0].policy Version must be 2012-10-17, got "
+                   "\"2012-10-17 00:00:00 +0000 UTC\": quote it, Version: '2012-10-17' (unquoted, "
+                   "YAML reads a date)"),
+])
+def test_a_policy_version_is_read_as_the_cli_reads_it_never_a_traceback(project, version, message):
     (project.path / "Pulumi.dev.yaml").write_text(_stack_text([
         "irsa:serviceAccounts:",
         "  - namespace: default",
         "    name: reader",
         "    policy:",
-        "      Version: 2012-10-17",
+        f"      Version: {version}",
         "      Statement:",
         "        - {Effect: Allow, Action: s3:GetObject, Resource: 'arn:aws:s3:::b/*'}",
     ]))
     result = project.irsa("check-config")
-    assert (result.returncode, result.stdout, result.stderr) == (0, "Pulumi.dev.yaml: ok\n", "")
+    assert result.stderr == ""
+    assert result.stdout.splitlines() == [f"Pulumi.dev.yaml: {message or 'ok'}"]
 
 
 def test_a_stack_file_that_is_not_yaml_is_one_line(project):
