@@ -69,7 +69,9 @@ cluster = ClusterIssuerConfig(
         api_audiences=settings.tokens.api_audiences,
         audience=settings.tokens.audience,
         previous_issuer_urls=issuer.previous_issuer_urls,
+        # Only signing waits for the issuer to serve the keys; accepting them may come first.
         depends_on=served.ready,
+        retire_after_seconds=settings.tokens.retire_after_seconds,
     ),
 )
 

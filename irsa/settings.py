@@ -87,6 +87,7 @@ KEYS: dict[str, KeySpec] = {
     "audience": KeySpec("string", "sts.amazonaws.com"),
     "apiAudiences": KeySpec("array", ["https://kubernetes.default.svc"], items="string"),
     "tokenExpirationSeconds": KeySpec("integer", 86400),
+    "retireAfterSeconds": KeySpec("integer", 86400),
     "distribution": KeySpec("string", "microk8s"),
     "host": KeySpec("string", ""),
     "hosts": KeySpec("array", [], items="string"),
@@ -207,6 +208,8 @@ class TokenSettings:
     api_audiences: tuple[str, ...]
     expiration_seconds: int
     extra_client_ids: tuple[str, ...]
+    # How long what stopped signing stays accepted (irsa:retireAfterSeconds).
+    retire_after_seconds: int = 86400
 
     @property
     def client_ids(self) -> tuple[str, ...]:
@@ -597,7 +600,14 @@ def _build(v: dict[str, Any], p: _Problems, region: str | None = None,
     if extra is not None:
         p.check(len(set(extra) | {audience}) <= 100 and all(extra),
                 "irsa:extraClientIds must hold non-empty strings, at most 99 of them")
-    tokens = TokenSettings(audience or "", tuple(api_audiences or ()), expiration or 0, tuple(extra or ()))
+    # Kubelet's own projected token (kube-api-access) lives 3607 s.
+    retire_after, longest = v["retireAfterSeconds"], max(expiration or 0, 3607)
+    if retire_after is not None:
+        p.check(longest <= retire_after <= 2592000,
+                f"irsa:retireAfterSeconds must be between {longest} (the longest token the cluster issues) "
+                f"and 2592000, got {retire_after}")
+    tokens = TokenSettings(audience or "", tuple(api_audiences or ()), expiration or 0, tuple(extra or ()),
+                           retire_after or 86400)
 
     host = _host_settings(v, p, opaque)
 
