@@ -55,6 +55,8 @@ served = KeysServed(
         key_ids=issuer.key_ids,
         timeout_seconds=settings.issuer.wait_seconds,
         depends_on=issuer.published,
+        # A hand-made setup's JWKS may have been public (and cached) at the same URL.
+        first_publication_fresh=not settings.keys.extra_jwks,
     ),
 )
 
