@@ -8,7 +8,7 @@ import pulumi_kubernetes as k8s
 from irsa import stack_config
 from irsa.components.aws import OidcProvider, OidcProviderArgs, ServiceAccountRole, ServiceAccountRoleArgs
 from irsa.components.cluster import ClusterIssuerConfig, ClusterIssuerConfigArgs
-from irsa.components.issuer import OidcIssuer, OidcIssuerArgs
+from irsa.components.issuer import OidcIssuer, OidcIssuerArgs, github_store_name
 from irsa.components.s3_store import BucketStoreArgs
 from irsa.components.serving import KeysServed, KeysServedArgs
 from irsa.components.webhook import PodIdentityWebhook, PodIdentityWebhookArgs
@@ -77,13 +77,16 @@ cluster = ClusterIssuerConfig(
     ),
 )
 
-# One IAM OIDC provider per host that publishes, named by the host so that a host
-# keeps its provider when it becomes a previous host (github keeps the old name).
+# One IAM OIDC provider per issuer that publishes, named by its host (a GitHub one by
+# its location) so that an issuer keeps its provider when it becomes a previous one;
+# the oldest GitHub one keeps the name of stacks from before ("oidc") as an alias.
 issuer_urls = [issuer.issuer_url, *(issuer.previous_issuer_urls[i] for i, _ in
                                     enumerate(settings.issuer.previous_hosts))]
+github_hosts = [h for h in settings.issuer.hosts if settings.issuer.github_location(h)]
 oidc_providers = [
     OidcProvider(
-        "oidc" if host == "github" else f"oidc-{host}",
+        github_store_name("oidc", settings.issuer.github_location(host))
+        if settings.issuer.github_location(host) else f"oidc-{host}",
         OidcProviderArgs(
             issuer_url=url,
             client_ids=settings.tokens.client_ids,
@@ -91,6 +94,8 @@ oidc_providers = [
             depends_on=issuer.published,
             tags=settings.tags,
         ),
+        opts=pulumi.ResourceOptions(aliases=[pulumi.Alias(name="oidc")])
+        if github_hosts and host == github_hosts[-1] else None,
     )
     for host, url in zip(settings.issuer.hosts, issuer_urls)
 ]
