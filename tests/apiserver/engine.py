@@ -61,7 +61,7 @@ class Engine:
                 retire_from = rollout.retire_from(states, self.retire_after, self.clock())
             config = host_config(keys, node=name, owner_stack=STACK,
                                  retire_from=retire_from if phase == "retire" else 0, **changes)
-            script = apiserver.host_script("microk8s", config)
+            script = apiserver.host_script(getattr(self.nodes[0].machine.host, "distribution", "microk8s"), config)
             if self.stored.get((name, phase), (None, None))[:2] == (mode, script):
                 continue
             self._run(name, phase, mode, config)

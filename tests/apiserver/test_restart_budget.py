@@ -14,9 +14,12 @@ import time
 
 import pytest
 
+from apiserver.distro_machine import distro_machine
 from apiserver.engine import Engine
-from apiserver.fakehost import FIXTURE, FakeHost
-from apiserver.harness import DEFAULT_ISSUER, ISSUER, Machine
+from apiserver.fakehost import FIXTURE, TOKEN_ISS, FakeHost
+from apiserver.harness import ISSUER, Machine
+from apiserver.test_distro_hosts import without_key_dir
+from apiserver.test_distro_rollout import Node as DistroNode
 from apiserver.test_rollout import Node, check_invariant
 
 OTHER_ISSUER = "https://raw.githubusercontent.com/example-org/oidc-issuer/refs/heads/next"
@@ -65,6 +68,27 @@ def signs(nodes: list[Node]) -> set:
 def test_restarts_per_rollout_stay_in_budget_and_nothing_valid_is_refused(ssh_server, microk8s_key, tmp_path,
                                                                           keys, count):
     nodes = make_nodes(ssh_server, microk8s_key, tmp_path, count)
+    scenario(nodes, keys)
+    for node in nodes:
+        assert node.machine.host.args_path.read_bytes() == FIXTURE.read_bytes()
+
+
+@pytest.mark.parametrize("distribution", ["k3s", "kubeadm"])
+def test_k3s_and_kubeadm_nodes_have_the_same_budget(ssh_server, distro_key, tmp_path, keys, distribution):
+    nodes = []
+    for index in range(2):
+        base = tmp_path / f"node{index + 1}"
+        base.mkdir()
+        nodes.append(DistroNode(f"10.0.0.{index + 1}", distro_machine(distribution, ssh_server, distro_key, base)))
+    before = [n.machine.host.tree() for n in nodes]
+    scenario(nodes, keys)
+    for node, tree in zip(nodes, before, strict=True):
+        assert without_key_dir(node.machine.host.tree()) == without_key_dir(tree)
+
+
+def scenario(nodes, keys) -> None:
+    """First setup, no-op, issuer change, hold, key rotation, retire, destroy: restarts and acceptance."""
+    count = len(nodes)
     engine, clock, kept = engine_for(nodes)
     budget = 2 * count - 1
 
@@ -98,12 +122,35 @@ def test_restarts_per_rollout_stay_in_budget_and_nothing_valid_is_refused(ssh_se
     for node in nodes:
         issuers, kids, _, _ = node.running()
         assert ISSUER not in issuers and keys[0].kid not in kids, "retire drops what stopped signing"
-        assert {OTHER_ISSUER, DEFAULT_ISSUER} <= issuers and {keys[1].kid, keys[2].kid} <= kids
+        assert OTHER_ISSUER in issuers and {keys[1].kid, keys[2].kid} <= kids
     # And then nothing again.
     engine.ran.clear()
     assert engine.up([keys[2], keys[1]], issuer_url=OTHER_ISSUER) == 0 and engine.ran == []
 
     assert engine.destroy() == budget
     for node in nodes:
-        assert node.machine.host.args_path.read_bytes() == FIXTURE.read_bytes()
         assert not list(node.machine.host.path("/opt/k8s").iterdir())
+
+
+def test_a_retire_that_fails_on_a_node_rolls_back_there_and_the_next_up_finishes(ssh_server, microk8s_key,
+                                                                                  tmp_path, keys):
+    nodes = make_nodes(ssh_server, microk8s_key, tmp_path, 2)
+    engine, clock, kept = engine_for(nodes)
+    engine.up([keys[0]])
+    engine.up([keys[1]], issuer_url=OTHER_ISSUER)
+    clock.offset = 2 * DAY
+    # The self-check after the retire's restart finds a wrong issuer in new tokens.
+    nodes[0].machine.host.misbehave(TOKEN_ISS, "https://wrong.example")
+
+    with pytest.raises(AssertionError, match="retire on 10.0.0.1: exit 1") as failed:
+        engine.up([keys[1]], issuer_url=OTHER_ISSUER)
+
+    assert "rolled back" in str(failed.value)
+    assert ISSUER in nodes[0].running()[0], "rolled back: the old issuer is still accepted"
+    assert ISSUER in nodes[1].running()[0], "the engine runs nothing after a failed step"
+    check_invariant(nodes, "the failed retire")
+    # The failed command's state is not saved: the next `up` runs both retires.
+    (nodes[0].machine.host.state / TOKEN_ISS).unlink()
+    engine.ran.clear()
+    assert engine.up([keys[1]], issuer_url=OTHER_ISSUER) == 2
+    assert all(ISSUER not in n.running()[0] for n in nodes)
