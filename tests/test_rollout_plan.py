@@ -20,8 +20,8 @@ T0 = 1_800_000_000
 DAY = 86400
 
 
-def line(since, signer, before, issuers="-", keys="-") -> str:
-    return (f"irsa: progress\nirsa: rollout-state since={since} signer={signer} before={before} "
+def line(since, signer, before, issuers="-", keys="-", issuer="") -> str:
+    return (f"irsa: progress\nirsa: rollout-state since={since} issuer={issuer} signer={signer} before={before} "
             f"held-issuers={issuers} held-keys={keys}\nirsa: done (sign)\n")
 
 
@@ -114,3 +114,18 @@ def _with_clock(init, now):
         init(self, *args, **kwargs)
         object.__setattr__(self, "clock", lambda: now)
     return patched
+
+
+def test_an_issuer_change_without_a_previous_entry_is_warned_and_with_one_it_is_not():
+    new = "https://raw.githubusercontent.com/example-org/oidc-next/refs/heads/main"
+    states = {"n1": rollout.parse_state(line(T0, KID_B, KID_A, issuer=OLD))}
+    assert states["n1"].signer_issuer == OLD
+    _, warnings = rollout.preview_notes(states, [KID_B, KID_A], DAY, now=T0 + 60, issuer_url=new)
+    assert warnings == [
+        f"the issuer changes from {OLD} to {new}: the API servers keep accepting the old one until "
+        f"{rollout.when(T0 + 60 + DAY)}, but AWS stops trusting it now, so pods' tokens signed under it are "
+        "refused by STS until the kubelet refreshes them. Name it in irsa:previousIssuerHosts "
+        "(docs/issuer-hosting.md) to keep it published and trusted"]
+    assert rollout.preview_notes(states, [KID_B, KID_A], DAY, now=T0 + 60, issuer_url=new,
+                                 previous_issuer_urls=[OLD])[1] == []
+    assert rollout.preview_notes(states, [KID_B, KID_A], DAY, now=T0 + 60, issuer_url=OLD)[1] == []

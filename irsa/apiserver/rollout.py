@@ -74,6 +74,8 @@ class NodeState:
     before_kid: str
     held_issuers: tuple[str, ...]
     held_keys: tuple[str, ...]
+    # The issuer the node signs with (irsa's; "" before irsa signed).
+    signer_issuer: str = ""
 
     @property
     def holds(self) -> bool:
@@ -93,7 +95,8 @@ def parse_state(output: str) -> NodeState | None:
 
     since = fields.get("since", "")
     return NodeState(int(since) if since.isdigit() else None, fields.get("signer", ""),
-                     fields.get("before", ""), many("held-issuers"), many("held-keys"))
+                     fields.get("before", ""), many("held-issuers"), many("held-keys"),
+                     fields.get("issuer", ""))
 
 
 def retire_time(states: Iterable[NodeState | None], retire_after: int) -> int:
@@ -116,8 +119,10 @@ def when(epoch: int) -> str:
 
 
 def preview_notes(states: dict[str, NodeState | None], key_ids: Sequence[str], retire_after: int,
-                  now: float) -> tuple[list[str], list[str]]:
-    """(info, warnings) for ``pulumi preview``: what is still accepted and until when, and keys dropped too soon."""
+                  now: float, issuer_url: str = "",
+                  previous_issuer_urls: Sequence[str] = ()) -> tuple[list[str], list[str]]:
+    """(info, warnings) for ``pulumi preview``: what is still accepted and until when, keys
+    dropped too soon, and an issuer change that AWS would stop trusting at once."""
     infos: list[str] = []
     warnings: list[str] = []
     due = retire_time(states.values(), retire_after)
@@ -139,6 +144,14 @@ def preview_notes(states: dict[str, NodeState | None], key_ids: Sequence[str], r
             safe = state.since + retire_after
             if safe > now:
                 dropped[state.before_kid] = max(dropped.get(state.before_kid, 0), safe)
+    signing = sorted({s.signer_issuer for s in states.values() if s and s.signer_issuer})
+    for old in signing:
+        if issuer_url and old != issuer_url and old not in previous_issuer_urls:
+            warnings.append(
+                f"the issuer changes from {old} to {issuer_url}: the API servers keep accepting the old "
+                f"one until {when(int(now) + retire_after)}, but AWS stops trusting it now, so pods' "
+                "tokens signed under it are refused by STS until the kubelet refreshes them. Name it in "
+                "irsa:previousIssuerHosts (docs/issuer-hosting.md) to keep it published and trusted")
     for kid, safe in sorted(dropped.items()):
         warnings.append(
             f"irsa:signingKeys no longer lists key {kid}, but tokens it signed stay valid until "

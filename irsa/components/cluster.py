@@ -210,7 +210,8 @@ class ClusterIssuerConfig(pulumi.ComponentResource):
             lambda outputs: {address: rollout.parse_state(out) for address, out in zip(keys, outputs, strict=True)})
         retire_from = reports.apply(
             lambda states: rollout.retire_from(states.values(), args.retire_after_seconds, args.clock()))
-        pulumi.Output.all(reports, args.key_ids).apply(lambda v: _notes(self, v[0], v[1], args))
+        pulumi.Output.all(reports, args.key_ids, args.issuer_url, args.previous_issuer_urls).apply(
+            lambda v: _notes(self, *v, args))
         retires: list[remote.Command] = []
         for index, address in enumerate(keys):
             retires.append(command(address, index, "retire", script_for(address, retire_from),
@@ -243,9 +244,12 @@ class ClusterIssuerConfig(pulumi.ComponentResource):
         self.register_outputs({"kubeconfig": self.kubeconfig})
 
 
-def _notes(resource: pulumi.Resource, states: dict, key_ids: list[str], args: ClusterIssuerConfigArgs) -> None:
-    """Say at preview what the nodes still accept and until when; warn about keys dropped too soon."""
-    infos, warnings = rollout.preview_notes(states, key_ids or [], args.retire_after_seconds, args.clock())
+def _notes(resource: pulumi.Resource, states: dict, key_ids: list[str], issuer_url: str,
+           previous: list[str], args: ClusterIssuerConfigArgs) -> None:
+    """Say at preview what the nodes still accept and until when; warn about keys dropped too
+    soon and an issuer change AWS would stop trusting at once."""
+    infos, warnings = rollout.preview_notes(states, key_ids or [], args.retire_after_seconds, args.clock(),
+                                            issuer_url, previous or ())
     for text in infos:
         pulumi.log.info(text, resource=resource)
     for text in warnings:

@@ -322,8 +322,8 @@ irsa_report_state() {
   for item in "${IRSA_WANT_KIDS[@]}"; do
     irsa_contains "$item" "${IRSA_KEY_IDS[@]}" || held_kids+=("$item")
   done
-  printf 'irsa: rollout-state since=%s signer=%s before=%s held-issuers=%s held-keys=%s\n' \
-    "$(irsa_signer_field since)" "$(irsa_signer_field kid)" "$(irsa_signer_field before_kid)" \
+  printf 'irsa: rollout-state since=%s issuer=%s signer=%s before=%s held-issuers=%s held-keys=%s\n' \
+    "$(irsa_signer_field since)" "$(irsa_signer_field issuer)" "$(irsa_signer_field kid)" "$(irsa_signer_field before_kid)" \
     "$(irsa_join "${held_issuers[@]}")" "$(irsa_join "${held_kids[@]}")"
   if irsa_retire_held && [ "$IRSA_MODE" = retire ]; then
     irsa_log "retire: keeps accepting what stopped signing until $(date -u -d "@$IRSA_RETIRE_FROM" +%Y-%m-%dT%H:%M:%SZ) (irsa:retireAfterSeconds)"
