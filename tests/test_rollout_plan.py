@@ -90,7 +90,7 @@ def test_the_retire_commands_get_the_time_from_the_sign_steps_output(pulumi_mock
 
     def with_state(self, args):
         resource_id, state = original(self, args)
-        if args.name.endswith("-sign"):
+        if args.name.endswith(("-sign", "-retire")):
             state["stdout"] = line(T0, KID_B, KID_A, OLD, KID_A)
         return resource_id, state
 
@@ -105,6 +105,8 @@ def test_the_retire_commands_get_the_time_from_the_sign_steps_output(pulumi_mock
     assert f"\nIRSA_RETIRE_FROM={expected}\n" in retire
     assert "\nIRSA_RETIRE_FROM=0\n" in accept
     assert any(f"still accepts issuer {OLD}" in m for m in logged), logged
+    # The notes read the retire steps' reports (what a node holds after them).
+    assert any("retired by" in m for m in logged)
     # KID_A stopped signing at T0 and is no longer in the stack's keys.
     assert any(KID_A in m and "irsa:signingKeys" in m for m in logged) == (expected != 0)
 
@@ -129,3 +131,24 @@ def test_an_issuer_change_without_a_previous_entry_is_warned_and_with_one_it_is_
     assert rollout.preview_notes(states, [KID_B, KID_A], DAY, now=T0 + 60, issuer_url=new,
                                  previous_issuer_urls=[OLD])[1] == []
     assert rollout.preview_notes(states, [KID_B, KID_A], DAY, now=T0 + 60, issuer_url=OLD)[1] == []
+
+
+def test_after_a_retire_preview_no_longer_says_anything_is_held(pulumi_mocks, monkeypatch):
+    from test_cluster import make
+
+    original = IrsaMocks.new_resource
+
+    def with_state(self, args):
+        resource_id, state = original(self, args)
+        if args.name.endswith("-sign"):  # reported before the retire dropped them
+            state["stdout"] = line(T0, KID_B, KID_A, OLD, KID_A)
+        if args.name.endswith("-retire"):
+            state["stdout"] = line(T0, KID_B, KID_A)
+        return resource_id, state
+
+    monkeypatch.setattr(IrsaMocks, "new_resource", with_state)
+    logged: list[str] = []
+    monkeypatch.setattr(pulumi.log, "info", lambda message, *a, **kw: logged.append(message))
+    monkeypatch.setattr(ClusterIssuerConfigArgs, "__init__", _with_clock(ClusterIssuerConfigArgs.__init__, T0 + 2 * DAY))
+    pulumi_mocks.run(make)
+    assert not any("still accepts" in m for m in logged), logged

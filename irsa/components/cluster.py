@@ -205,19 +205,24 @@ class ClusterIssuerConfig(pulumi.ComponentResource):
         for address, accept, sign in zip(keys, accepts, signs, strict=True):
             self.commands[address] = {"accept": accept, "sign": sign}
 
-        # What each node reported after its sign step: the retire decision and preview notes.
-        reports = pulumi.Output.all(*(c.stdout for c in signs)).apply(
-            lambda outputs: {address: rollout.parse_state(out) for address, out in zip(keys, outputs, strict=True)})
-        retire_from = reports.apply(
+        def reports(commands: list[remote.Command]) -> pulumi.Output[dict]:
+            return pulumi.Output.all(*(c.stdout for c in commands)).apply(
+                lambda outputs: {address: rollout.parse_state(out)
+                                 for address, out in zip(keys, outputs, strict=True)})
+
+        # What each node reported after its sign step decides the retire.
+        retire_from = reports(signs).apply(
             lambda states: rollout.retire_from(states.values(), args.retire_after_seconds, args.clock()))
-        pulumi.Output.all(reports, args.key_ids, args.issuer_url, args.previous_issuer_urls).apply(
-            lambda v: _notes(self, *v, args))
         retires: list[remote.Command] = []
         for index, address in enumerate(keys):
             retires.append(command(address, index, "retire", script_for(address, retire_from),
                                    signs + retires[-1:]))
             self.commands[address]["retire"] = retires[-1]
         previous_phase = retires
+        # The retire steps run last (whenever a sign step runs, they do too): their
+        # reports say what each node still accepts, for the preview notes.
+        pulumi.Output.all(reports(retires), args.key_ids, args.issuer_url, args.previous_issuer_urls).apply(
+            lambda v: _notes(self, *v, args))
 
         first = next(iter(keys))
         read_kubeconfig = remote.Command(
