@@ -9,7 +9,7 @@ from irsa import iam_names, stack_config
 from irsa.components.accounts import AccountProviderArgs, account_provider
 from irsa.components.aws import OidcProvider, OidcProviderArgs, ServiceAccountRole, ServiceAccountRoleArgs
 from irsa.components.cluster import ClusterIssuerConfig, ClusterIssuerConfigArgs
-from irsa.components.issuer import OidcIssuer, OidcIssuerArgs
+from irsa.components.issuer import OidcIssuer, OidcIssuerArgs, github_store_name
 from irsa.components.s3_store import BucketStoreArgs
 from irsa.components.serving import KeysServed, KeysServedArgs
 from irsa.components.webhook import PodIdentityWebhook, PodIdentityWebhookArgs
@@ -82,6 +82,8 @@ served = KeysServed(
         key_ids=issuer.key_ids,
         timeout_seconds=settings.issuer.wait_seconds,
         depends_on=issuer.published,
+        # A hand-made setup's JWKS may have been public (and cached) at the same URL.
+        first_publication_fresh=not settings.keys.extra_jwks,
     ),
 )
 
@@ -96,18 +98,35 @@ cluster = ClusterIssuerConfig(
         api_audiences=settings.tokens.api_audiences,
         audience=settings.tokens.audience,
         previous_issuer_urls=issuer.previous_issuer_urls,
+        # Only signing waits for the issuer to serve the keys; accepting them may come first.
         depends_on=served.ready,
+        retire_after_seconds=settings.tokens.retire_after_seconds,
     ),
 )
 
-# In each account, one IAM OIDC provider per host that publishes, named by the
-# host so that a host keeps its provider when it becomes a previous host.
+# In each account, one IAM OIDC provider per issuer that publishes, named by its host
+# (a GitHub one by its location) so that an issuer keeps its provider when it becomes a
+# previous one; the oldest GitHub one keeps the name of stacks from before ("oidc") as an alias.
 issuer_urls = [issuer.issuer_url, *(issuer.previous_issuer_urls[i] for i, _ in
                                     enumerate(settings.issuer.previous_hosts))]
+github_hosts = [h for h in settings.issuer.hosts if settings.issuer.github_location(h)]
+
+
+def oidc_provider_name(host: str) -> str:
+    location = settings.issuer.github_location(host)
+    return github_store_name("oidc", location) if location else f"oidc-{host}"
+
+
+def oidc_provider_options(account: str, host: str) -> pulumi.ResourceOptions | None:
+    former = (pulumi.ResourceOptions(aliases=[pulumi.Alias(name=settings.aws_account(account).resource_name("oidc"))])
+              if github_hosts and host == github_hosts[-1] else None)
+    return pulumi.ResourceOptions.merge(in_account(account), former) if former else in_account(account)
+
+
 oidc_providers = {
     account.name: [
         OidcProvider(
-            account.oidc_provider_name(host),
+            account.resource_name(oidc_provider_name(host)),
             OidcProviderArgs(
                 issuer_url=url,
                 client_ids=settings.tokens.client_ids,
@@ -115,7 +134,7 @@ oidc_providers = {
                 depends_on=issuer.published,
                 tags=settings.tags,
             ),
-            opts=in_account(account.name),
+            opts=oidc_provider_options(account.name, host),
         )
         for host, url in zip(settings.issuer.hosts, issuer_urls)
     ]

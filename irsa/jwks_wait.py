@@ -13,7 +13,9 @@ that STS's copy lacks fails with "Couldn't retrieve verification key". So:
    copy than STS gets) until every key id is listed;
 2. then keep waiting until ``max-age`` seconds (from the JWKS reply's
    ``Cache-Control``) have passed since the wait began: a copy cached elsewhere
-   before the change has expired by then.
+   before the change has expired by then. With ``--fresh`` (the documents were
+   just published for the first time, so no earlier copy can be cached
+   anywhere) this step is skipped: the wait ends as soon as they are served.
 
 Exit 0 when both hold, 1 with one line saying what is missing at the timeout,
 2 on bad usage. The key ids are public; nothing secret passes through here.
@@ -82,8 +84,9 @@ def look(issuer_url: str, get: Callable[[str], tuple[bytes, str | None]] = _get)
 def wait(issuer_url: str, key_ids: Sequence[str], timeout: float, interval: float = 10.0,
          get: Callable[[str], tuple[bytes, str | None]] = _get,
          clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
-         log: Callable[[str], None] = print) -> str | None:
-    """Return ``None`` once the issuer serves every key id and caches have turned over,
+         log: Callable[[str], None] = print, fresh: bool = False) -> str | None:
+    """Return ``None`` once the issuer serves every key id and caches have turned over
+    (``fresh``: no earlier version was public, so as soon as it is served),
     or the one-line reason it did not within ``timeout`` seconds."""
     start = clock()
     wanted = set(key_ids)
@@ -94,7 +97,7 @@ def wait(issuer_url: str, key_ids: Sequence[str], timeout: float, interval: floa
         now = clock()
         if not missing:
             if settle_until is None:
-                settle_until = start + served.max_age
+                settle_until = start + (0 if fresh else served.max_age)
                 log(f"irsa: the issuer serves key ids {', '.join(sorted(wanted))}"
                     + (f"; waiting until copies cached before (max-age {served.max_age}s) expire"
                        if now < settle_until else ""))
@@ -119,10 +122,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("key_ids", nargs="+", metavar="KID")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds (default 900)")
     parser.add_argument("--interval", type=float, default=10.0, help="seconds between looks (default 10)")
+    parser.add_argument("--fresh", action="store_true",
+                        help="no earlier version of the documents was public: do not wait out max-age")
     args = parser.parse_args(argv)
     if not args.issuer_url.startswith("https://"):
         parser.error("the issuer URL must start with https://")
-    problem = wait(args.issuer_url, args.key_ids, args.timeout, args.interval)
+    problem = wait(args.issuer_url, args.key_ids, args.timeout, args.interval, fresh=args.fresh)
     if problem:
         print(f"irsa: error: {problem}", file=sys.stderr)
         return 1

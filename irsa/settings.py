@@ -87,6 +87,7 @@ KEYS: dict[str, KeySpec] = {
     "audience": KeySpec("string", "sts.amazonaws.com"),
     "apiAudiences": KeySpec("array", ["https://kubernetes.default.svc"], items="string"),
     "tokenExpirationSeconds": KeySpec("integer", 86400),
+    "retireAfterSeconds": KeySpec("integer", 86400),
     "distribution": KeySpec("string", "microk8s"),
     "host": KeySpec("string", ""),
     "hosts": KeySpec("array", [], items="string"),
@@ -178,12 +179,20 @@ class IssuerSettings:
             raise ValueError(f"the {self.host} issuer URL is known only once its resources exist")
         return found
 
+    def github_location(self, host: str) -> tuple[str, str, str, str] | None:
+        """(owner, repository, branch, path) of a GitHub store: ``github`` (the stack's
+        settings) or a previous ``github:OWNER/REPO@BRANCH[:PATH]``; None for other hosts."""
+        if host == "github":
+            return self.github_owner, self.github_repository, self.github_branch, self.path
+        found = _GITHUB_ENTRY.fullmatch(host)
+        return (found[1], found[2], found[3], found[4] or "") if found else None
+
     def url_of(self, host: str) -> str | None:
         """The issuer URL the given store serves, or None when AWS names it at deploy time
         (a derived bucket name, a CloudFront distribution's domain)."""
-        if host == "github":
-            return oidc.github_issuer_url(self.github_owner, self.github_repository,
-                                          self.github_branch, self.path)
+        location = self.github_location(host)
+        if location:
+            return oidc.github_issuer_url(*location)
         if host == "s3" and self.bucket and self.region:
             return oidc.s3_issuer_url(self.bucket, self.region, self.path)
         if host == "cloudfront" and self.domain:
@@ -214,6 +223,8 @@ class TokenSettings:
     api_audiences: tuple[str, ...]
     expiration_seconds: int
     extra_client_ids: tuple[str, ...]
+    # How long what stopped signing stays accepted (irsa:retireAfterSeconds).
+    retire_after_seconds: int = 86400
 
     @property
     def client_ids(self) -> tuple[str, ...]:
@@ -341,11 +352,6 @@ class AwsAccount:
         """The name of a resource of this account whose stack-account name is ``name``."""
         return name if self.is_stack_account else f"{self.name}/{name}"
 
-    def oidc_provider_name(self, host: str) -> str:
-        """The OIDC provider for ``host``'s issuer: named by the host, so a host keeps its
-        provider when it becomes a previous host (github keeps the first name, ``oidc``)."""
-        return self.resource_name("oidc" if host == "github" else f"oidc-{host}")
-
 
 @dataclass(frozen=True)
 class WebhookSettings:
@@ -435,7 +441,7 @@ class Settings:
         for S3 and CloudFront it pins nothing: their certificates come from a
         public CA that IAM checks itself, and AWS rotates them.
         """
-        if host == "github":
+        if host.partition(":")[0] == "github":
             return self.thumbprints
         return tuple(t for t in self.thumbprints if t != "auto")
 
@@ -494,6 +500,8 @@ class Settings:
 
 _GITHUB_OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
 _GITHUB_REPOSITORY = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+# A previous GitHub issuer elsewhere (irsa:previousIssuerHosts): github:OWNER/REPO@BRANCH[:PATH].
+_GITHUB_ENTRY = re.compile(r"^github:([^/@:]+)/([^/@:]+)@([^:]+)(?::(.+))?$")
 _KEY_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
 _DNS_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*$")
@@ -698,7 +706,14 @@ def _build(v: dict[str, Any], p: _Problems, region: str | None = None,
     if extra is not None:
         p.check(len(set(extra) | {audience}) <= 100 and all(extra),
                 "irsa:extraClientIds must hold non-empty strings, at most 99 of them")
-    tokens = TokenSettings(audience or "", tuple(api_audiences or ()), expiration or 0, tuple(extra or ()))
+    # Kubelet's own projected token (kube-api-access) lives 3607 s.
+    retire_after, longest = v["retireAfterSeconds"], max(expiration or 0, 3607)
+    if retire_after is not None:
+        p.check(longest <= retire_after <= 2592000,
+                f"irsa:retireAfterSeconds must be between {longest} (the longest token the cluster issues) "
+                f"and 2592000, got {retire_after}")
+    tokens = TokenSettings(audience or "", tuple(api_audiences or ()), expiration or 0, tuple(extra or ()),
+                           retire_after or 86400)
 
     host = _host_settings(v, p, opaque)
 
@@ -833,10 +848,19 @@ def _issuer_settings(v: dict[str, Any], owner: str, repo: str, branch: str, regi
             p.add(f"irsa:issuerBucket: {err}")
     previous = v["previousIssuerHosts"] or []
     for entry in previous:
+        found = _GITHUB_ENTRY.fullmatch(entry)
+        if entry.startswith("github:"):
+            p.check(bool(found and _GITHUB_OWNER.fullmatch(found[1]) and _GITHUB_REPOSITORY.fullmatch(found[2])
+                         and _is_branch_name(found[3]) and _is_issuer_path(found[4] or ""))
+                    and (host != "github" or (found[1], found[2], found[3], found[4] or "")  # type: ignore[index]
+                         != (owner, repo, branch, path or "")),
+                    f"irsa:previousIssuerHosts entry {entry!r} must name a GitHub issuer other than the "
+                    "current one, as github:OWNER/REPO@BRANCH or github:OWNER/REPO@BRANCH:PATH")
+            continue
         p.check(entry in ISSUER_HOSTS and entry != host,
                 f"irsa:previousIssuerHosts entry {entry!r} must be one of "
                 f"{', '.join(h for h in ISSUER_HOSTS if h != host)} (a host other than "
-                f"irsa:issuerHost)")
+                f"irsa:issuerHost), or github:OWNER/REPO@BRANCH[:PATH] for another GitHub issuer")
     for entry in _duplicates(previous):
         p.add(f"irsa:previousIssuerHosts names {entry!r} more than once")
     hosts = {host, *previous}
@@ -1492,6 +1516,14 @@ def _duplicates(items: list[str]) -> list[str]:
             repeated.append(item)
         seen.add(item)
     return repeated
+
+
+def _is_issuer_path(path: str) -> bool:
+    try:
+        s3.check_issuer_path(path)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_branch_name(branch: str) -> bool:

@@ -86,7 +86,10 @@ def make(host: HostSettings = HOST):
 
 def test_script_travels_as_secret_stdin_and_each_phase_has_its_mode(pulumi_mocks):
     out = pulumi_mocks.run(make)
-    undo = {"accept": "revert", "sign": "unsign", "retire": None}
+    # One node: its accept step accepts and signs at once (one restart); its
+    # sign step finds nothing to do; revert undoes everything in one restart.
+    modes = {"accept": "sign", "sign": "sign", "retire": "retire"}
+    undo = {"accept": "revert", "sign": None, "retire": None}
     scripts = set()
     for phase in PHASES:
         command = pulumi_mocks.by_name(f"cluster-apiserver-{phase}")
@@ -96,7 +99,7 @@ def test_script_travels_as_secret_stdin_and_each_phase_has_its_mode(pulumi_mocks
         assert f"IRSA_ISSUER={ISSUER}" in script
         assert f"IRSA_KEY_IDS=({out['key_ids'].value[0]})" in script
         assert "IRSA_NODE=192.0.2.10" in script and "IRSA_OWNER_STACK=irsa/test" in script
-        assert command.inputs["create"] == command.inputs["update"] == apiserver.command_line(phase)
+        assert command.inputs["create"] == command.inputs["update"] == apiserver.command_line(modes[phase])
         assert command.inputs.get("delete") == (apiserver.command_line(undo[phase]) if undo[phase] else None)
         for line in (command.inputs["create"], command.inputs.get("delete") or ""):
             assert "PRIVATE" not in line and "IRSA_" not in line
@@ -187,6 +190,18 @@ def test_three_nodes_accept_all_then_sign_then_retire_one_at_a_time(pulumi_mocks
     pulumi_mocks.run(lambda: make(THREE))
     by = {r.name: r for r in pulumi_mocks.of_type(COMMAND)}
     phases = names(THREE)
+    # The modes: the last node's accept step signs at once; its sign step has no unsign.
+    modes = [["accept", "accept", "sign"], ["sign"] * 3, ["retire"] * 3]
+    undos = [["revert"] * 3, ["unsign", "unsign", None], [None] * 3]
+    for phase, phase_modes, phase_undos in zip(phases, modes, undos, strict=True):
+        for name, mode, undo in zip(phase, phase_modes, phase_undos, strict=True):
+            assert by[name].inputs["create"] == by[name].inputs["update"] == apiserver.command_line(mode), name
+            assert by[name].inputs.get("delete") == (apiserver.command_line(undo) if undo else None), name
+    # Only signing waits for the issuer to serve the keys; the other nodes accept meanwhile.
+    files = {r.urn for r in pulumi_mocks.of_type("github:index/repositoryFile:RepositoryFile")}
+    assert not files & set(by[phases[0][0]].dependencies)
+    for name in [phases[0][2], *phases[1]]:
+        assert files <= set(by[name].dependencies), name
     for index, phase in enumerate(phases):
         for position, name in enumerate(phase):
             deps = set(by[name].dependencies)
@@ -323,7 +338,11 @@ def test_adding_or_removing_a_node_touches_only_that_node():
     two = {**BASE, "irsa:host": "", "irsa:hosts": '["a.example", "b.example"]', "irsa:sshHostKey": ""}
     added = steps({"irsa:hosts": '["a.example", "b.example", "c.example"]'}, two)
     assert {n: s for n, s in added.items() if s != "untouched"} == {
-        f"cluster-node-c.example-{p}": "create" for p in PHASES}
+        **{f"cluster-node-c.example-{p}": "create" for p in PHASES},
+        # b.example is no longer the last node: its accept step runs accept, its
+        # sign step gets unsign as its delete. Both runs find b.example already
+        # signing: nothing written, no restart (tests/apiserver/test_restart_budget.py).
+        "cluster-node-b.example-accept": "update", "cluster-node-b.example-sign": "update"}
     removed = steps({"irsa:hosts": '["b.example"]'}, two)
     assert {n: s for n, s in removed.items() if s != "untouched"} == {
         **{f"cluster-node-a.example-{p}": "delete" for p in PHASES},

@@ -88,10 +88,13 @@ def test_children_are_parented_and_typed(pulumi_mocks):
     component = pulumi_mocks.one("irsa:issuer:OidcIssuer")
     children = [r for r in pulumi_mocks.registrations if r.parent == component.urn]
     assert sorted((r.type, r.name) for r in children) == [
-        (FILE, "issuer-discovery"),
-        (FILE, "issuer-jwks"),
+        # Named by where they publish; the name of stacks from before is an alias.
+        (FILE, "issuer-github/example-org/oidc-issuer@main-discovery"),
+        (FILE, "issuer-github/example-org/oidc-issuer@main-jwks"),
         ("tls:index/privateKey:PrivateKey", "issuer-key-primary"),
     ]
+    for name in ("discovery", "jwks"):
+        assert {"name": f"issuer-{name}"}.items() <= pulumi_mocks.by_name(f"issuer-github/example-org/oidc-issuer@main-{name}").aliases[0].items()
     key = pulumi_mocks.one("tls:index/privateKey:PrivateKey")
     assert key.inputs["algorithm"] == "RSA" and key.inputs["rsaBits"] == 2048
     assert not pulumi_mocks.of_type("github:index/repository:Repository")

@@ -232,12 +232,12 @@ def test_moving_from_github_to_s3_keeps_the_old_issuer_published_and_trusted(pul
     r = run(pulumi_mocks, {**S3_STACK, "irsa:previousIssuerHosts": json.dumps(["github"])})
     s3_issuer = "https://example-oidc-issuer.s3.ap-northeast-1.amazonaws.com"
     # The GitHub files keep their resource names and their issuer.
-    github_discovery = json.loads(r.by_name("issuer-discovery").inputs["content"])
+    github_discovery = json.loads(r.by_name("issuer-github/example-org/oidc-issuer@main-discovery").inputs["content"])
     assert github_discovery["issuer"] == GITHUB_ISSUER
-    assert r.by_name("issuer-jwks").inputs["content"] == \
+    assert r.by_name("issuer-github/example-org/oidc-issuer@main-jwks").inputs["content"] == \
         documents(r)["jwks.json"].inputs["content"], "both hosts publish the same keys"
     providers = {p.name: p.inputs["url"] for p in r.of_type(OIDC)}
-    assert providers == {"oidc-provider": GITHUB_ISSUER, "oidc-s3-provider": s3_issuer}
+    assert providers == {"oidc-github/example-org/oidc-issuer@main-provider": GITHUB_ISSUER, "oidc-s3-provider": s3_issuer}
     trust = json.loads(r.one("aws:iam/role:Role").inputs["assumeRolePolicy"])
     federated = {s["Principal"]["Federated"]: s["Condition"]["StringEquals"] for s in trust["Statement"]}
     assert federated == {
@@ -352,3 +352,51 @@ def test_the_api_servers_keep_accepting_the_previous_issuer_during_a_move(pulumi
     r = run(pulumi_mocks, S3_STACK)
     script = secret_value(r.by_name("cluster-apiserver-retire").inputs["stdin"])
     assert "IRSA_PREVIOUS_ISSUERS=()\n" in script
+
+
+NEW_GITHUB_ISSUER = "https://raw.githubusercontent.com/example-org/oidc-next/refs/heads/main/prod"
+
+
+def test_moving_within_github_keeps_the_old_issuer_published_trusted_and_accepted(pulumi_mocks):
+    # Another repository and a path; the old location stays as a previous issuer.
+    r = run(pulumi_mocks, {**DEV, "irsa:githubRepository": "oidc-next", "irsa:issuerPath": "prod",
+                           "irsa:previousIssuerHosts": json.dumps(["github:example-org/oidc-issuer@main"])})
+    files = {f.name: f for f in r.of_type("github:index/repositoryFile:RepositoryFile")}
+    old, new = "issuer-github/example-org/oidc-issuer@main", "issuer-github/example-org/oidc-next@main:prod"
+    assert set(files) == {f"{old}-discovery", f"{old}-jwks", f"{new}-discovery", f"{new}-jwks"}
+    # The old files keep what they had (so nothing changes for them) and adopt the former names.
+    assert (files[f"{old}-jwks"].inputs["repository"], files[f"{old}-jwks"].inputs["file"]) == \
+        ("oidc-issuer", "jwks.json")
+    assert json.loads(files[f"{old}-discovery"].inputs["content"])["issuer"] == GITHUB_ISSUER
+    assert files[f"{old}-discovery"].aliases[0]["name"] == "issuer-discovery"
+    assert not files[f"{new}-discovery"].aliases
+    assert (files[f"{new}-jwks"].inputs["repository"], files[f"{new}-jwks"].inputs["file"]) == \
+        ("oidc-next", "prod/jwks.json")
+    assert json.loads(files[f"{new}-discovery"].inputs["content"])["issuer"] == NEW_GITHUB_ISSUER
+    providers = {p.name: p.inputs["url"] for p in r.of_type(OIDC)}
+    assert providers == {"oidc-github/example-org/oidc-issuer@main-provider": GITHUB_ISSUER,
+                         "oidc-github/example-org/oidc-next@main:prod-provider": NEW_GITHUB_ISSUER}
+    # The old issuer's provider component adopts the name of stacks from before (its
+    # child, "oidc-provider", follows the parent's alias); the new one is new.
+    assert [a.get("name") for a in r.by_name("oidc-github/example-org/oidc-issuer@main").aliases] == ["oidc"]
+    assert not r.by_name("oidc-github/example-org/oidc-next@main:prod").aliases
+    trust = json.loads(r.one("aws:iam/role:Role").inputs["assumeRolePolicy"])
+    assert {s["Principal"]["Federated"].split("oidc-provider/")[1] for s in trust["Statement"]} == {
+        GITHUB_ISSUER.removeprefix("https://"), NEW_GITHUB_ISSUER.removeprefix("https://")}
+    assert r.stack_outputs["issuerUrl"].value == NEW_GITHUB_ISSUER
+    assert r.stack_outputs["previousIssuerUrls"].value == [GITHUB_ISSUER]
+    from conftest import secret_value
+    script = secret_value(r.by_name("cluster-apiserver-retire").inputs["stdin"])
+    assert f"IRSA_PREVIOUS_ISSUERS=({GITHUB_ISSUER})" in script
+
+
+@pytest.mark.parametrize("entry", ["github:example-org/oidc-issuer@main", "github:example-org@main",
+                                   "github:example-org/oidc-issuer@ma in", "github:example-org/oidc-issuer@main:/x"])
+def test_a_previous_github_issuer_must_be_well_formed_and_not_the_current_one(entry):
+    from irsa.settings import SettingsError, parse
+
+    with pytest.raises(SettingsError) as err:
+        parse({**DEV, "irsa:previousIssuerHosts": json.dumps([entry])})
+    assert err.value.problems == [
+        f"irsa:previousIssuerHosts entry {entry!r} must name a GitHub issuer other than the current one, "
+        "as github:OWNER/REPO@BRANCH or github:OWNER/REPO@BRANCH:PATH"]

@@ -37,10 +37,10 @@ class FakeIssuer:
         assert seconds > 0, "a wait loop must never spin"
         self.now += seconds
 
-    def run(self, kids, timeout=900, interval=10):
+    def run(self, kids, timeout=900, interval=10, fresh=False):
         lines = []
         problem = jwks_wait.wait(ISSUER, kids, timeout, interval, get=self.get, clock=lambda: self.now,
-                                 sleep=self.sleep, log=lines.append)
+                                 sleep=self.sleep, log=lines.append, fresh=fresh)
         return problem, lines
 
 
@@ -66,6 +66,15 @@ def test_already_served_still_outlasts_the_cache():
     issuer = FakeIssuer([["new"]], cache_control="max-age=60")
     assert issuer.run(["new"])[0] is None
     assert issuer.now == 1060.0
+
+
+def test_a_first_publication_waits_only_until_served():
+    # No earlier version was public, so no copy can be cached: max-age does not count.
+    issuer = FakeIssuer([[], [], ["new"]], cache_control="max-age=300")
+    problem, lines = issuer.run(["new"], fresh=True)
+    assert problem is None
+    assert issuer.now == 1020.0 and issuer.looks == 3
+    assert not any("max-age" in line for line in lines)
 
 
 def test_no_caching_means_no_extra_wait():
@@ -148,11 +157,14 @@ def test_host_signs_only_after_the_issuer_serves_the_keys(pulumi_mocks):
     wait = pulumi_mocks.one("command:local:Command")
     words = wait.inputs["create"].split()
     kids = pulumi_mocks.stack_outputs["signingKeyIds"].value
-    assert words[:4] == ["python3", "irsa/jwks_wait.py", "--timeout", "900"]
-    assert words[4:] == [pulumi_mocks.stack_outputs["issuerUrl"].value, *kids]
+    # The first publication waits only until served; a changed key set also waits out max-age.
+    assert words[:5] == ["python3", "irsa/jwks_wait.py", "--timeout", "900", "--fresh"]
+    assert words[5:] == [pulumi_mocks.stack_outputs["issuerUrl"].value, *kids]
+    assert wait.inputs["update"].split() == words[:4] + words[5:]
     assert (ROOT / words[1]).is_file()
     for f in pulumi_mocks.of_type("github:index/repositoryFile:RepositoryFile"):
         assert f.urn in pulumi_mocks.all_dependencies(wait)
+    # The single node's accept step signs at once: it waits.
     accept = pulumi_mocks.by_name("cluster-apiserver-accept")
     assert wait.urn in pulumi_mocks.all_dependencies(accept)
     # Signing comes after accepting on every node, so after the wait too.
@@ -165,3 +177,13 @@ def test_no_wait_when_turned_off(pulumi_mocks):
     host = pulumi_mocks.by_name("cluster-apiserver-accept")
     for f in pulumi_mocks.of_type("github:index/repositoryFile:RepositoryFile"):
         assert f.urn in pulumi_mocks.all_dependencies(host)
+
+
+def test_a_hand_made_jwks_at_the_same_url_keeps_the_max_age_wait_on_the_first_publication(pulumi_mocks):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    hand_made = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    pulumi_mocks.run(lambda: run_program({**DEV, "irsa:extraPublicKeys": json.dumps([hand_made])}))
+    assert "--fresh" not in pulumi_mocks.one("command:local:Command").inputs["create"].split()

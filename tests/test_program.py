@@ -58,14 +58,14 @@ def test_complete_resource_graph_with_parents(pulumi_mocks):
                    and not reg.type.startswith("pulumi:providers:"))
     assert graph == sorted([
         ("tls:index/privateKey:PrivateKey", "issuer-key-primary", "irsa:issuer:OidcIssuer"),
-        (FILE, "issuer-discovery", "irsa:issuer:OidcIssuer"),
-        (FILE, "issuer-jwks", "irsa:issuer:OidcIssuer"),
+        (FILE, "issuer-github/example-org/oidc-issuer@main-discovery", "irsa:issuer:OidcIssuer"),
+        (FILE, "issuer-github/example-org/oidc-issuer@main-jwks", "irsa:issuer:OidcIssuer"),
         ("command:local:Command", "served-wait", "irsa:serving:KeysServed"),
         (COMMAND, "cluster-apiserver-accept", "irsa:cluster:ClusterIssuerConfig"),
         (COMMAND, "cluster-apiserver-sign", "irsa:cluster:ClusterIssuerConfig"),
         (COMMAND, "cluster-apiserver-retire", "irsa:cluster:ClusterIssuerConfig"),
         (COMMAND, "cluster-kubeconfig", "irsa:cluster:ClusterIssuerConfig"),
-        (OIDC, "oidc-provider", "irsa:aws:OidcProvider"),
+        (OIDC, "oidc-github/example-org/oidc-issuer@main-provider", "irsa:aws:OidcProvider"),
         ("aws:iam/role:Role", "default/aws-cli-role", "irsa:aws:ServiceAccountRole"),
         ("aws:iam/rolePolicy:RolePolicy", "default/aws-cli-s3", "irsa:aws:ServiceAccountRole"),
         ("kubernetes:core/v1:ServiceAccount", "default/aws-cli-service-account",
@@ -168,7 +168,7 @@ def test_github_token_from_config_reaches_the_provider_as_a_secret(pulumi_mocks)
     provider = r.one("pulumi:providers:github")
     assert provider.inputs["owner"] == "example-org"
     assert secret_value(provider.inputs["token"]) == "ghp_example"
-    assert not r.by_name("issuer-jwks").inputs.get("token")
+    assert not r.by_name("issuer-github/example-org/oidc-issuer@main-jwks").inputs.get("token")
 
 
 def test_presets_role_options_and_tags_reach_the_resources(pulumi_mocks):

@@ -36,8 +36,7 @@ def test_unset_is_one_account_the_stacks_own_named_default():
     assert s.aws_accounts == (settings.AwsAccount("default"),)
     assert s.aws_accounts[0].is_stack_account and not s.cluster_only
     assert s.issuer_account == "default"
-    assert s.aws_account("default").oidc_provider_name("github") == "oidc"
-    assert s.aws_account("default").oidc_provider_name("s3") == "oidc-s3"
+    assert s.aws_account("default").resource_name("oidc-s3") == "oidc-s3"
 
 
 def test_two_accounts_and_where_each_role_lives():
@@ -47,7 +46,7 @@ def test_two_accounts_and_where_each_role_lives():
          {"namespace": "data", "name": "loader", "account": "data", "s3BucketPrefix": "k8s-data"}]))
     data = s.aws_account("data")
     assert data == settings.AwsAccount("data", DATA["assumeRoleArn"], "cluster-7", "eu-central-1")
-    assert not data.is_stack_account and data.oidc_provider_name("github") == "data/oidc"
+    assert not data.is_stack_account and data.resource_name("oidc") == "data/oidc"
     writer, loader = s.service_accounts
     assert (writer.account, loader.account) == ("default", "data")
     assert s.role_resource_name(writer) == "apps/writer"

@@ -17,7 +17,10 @@ every distribution:
 ``retire``
     Accept only this config's issuer and keys (and the host's own lines, and
     the previous issuers of a move between issuer hosts); the node must
-    already sign with this config (refused otherwise).
+    already sign with this config (refused otherwise). Before
+    ``IRSA_RETIRE_FROM`` (an epoch second; 0: any time) it holds instead:
+    nothing accepted is dropped, so tokens signed under the previous signer
+    stay valid until they expire.
 ``apply``
     ``sign`` and ``retire`` in one restart: for a single node, and by hand.
 ``unsign``
@@ -26,9 +29,14 @@ every distribution:
     Remove everything irsa added; the file is the one irsa found, byte for
     byte; only irsa's own key files are removed.
 
-A rollout over several nodes runs every node's ``accept``, then every
-node's ``sign``, then every node's ``retire``, one node at a time; destroy
-runs every ``unsign``, then every ``revert``. Because accept, sign and unsign
+A rollout (``irsa/apiserver/rollout.py``) runs ``accept`` on every node but
+the last, ``sign`` on the last (accept and sign in one restart), then
+``sign`` on the others, one node at a time; ``retire`` runs on every node
+once the previous signer's tokens have expired (a later ``up``). Destroy
+runs ``unsign`` on every node but the last, then every ``revert``.
+Every change-mode run records when the node's signer changed
+(``$IRSA_STATE_DIR/signer``) and prints one ``irsa: rollout-state`` line the
+program reads. Because accept, sign and unsign
 only add to what a node accepts, and only retire and revert remove, every
 running API server accepts whatever any other one signs at every step.
 Every mode is idempotent: when the file and keys already say what the mode
@@ -108,6 +116,8 @@ class HostConfig:
     # Issuers the node keeps accepting (never signing) while the issuer moves
     # between hosts (irsa:previousIssuerHosts), so tokens pods hold stay valid.
     previous_issuer_urls: tuple[str, ...] = ()
+    # retire drops nothing before this epoch second (0: any time); see rollout.py.
+    retire_from: int = 0
 
     def __post_init__(self) -> None:
         check(self)
@@ -125,6 +135,7 @@ def host_config(
     node: str = "node",
     owner_stack: str = "irsa",
     previous_issuer_urls: Sequence[str] = (),
+    retire_from: int = 0,
 ) -> HostConfig:
     """The script's inputs from the host's settings and the issuer's resolved values."""
     return HostConfig(
@@ -141,6 +152,7 @@ def host_config(
         owner_stack=owner_stack,
         take_over=host.take_over,
         previous_issuer_urls=tuple(previous_issuer_urls),
+        retire_from=retire_from,
     )
 
 
@@ -176,6 +188,8 @@ def check(config: HostConfig) -> None:
     for what, name in (("node", config.node), ("stack", config.owner_stack)):
         if not _NAME.match(name):
             raise HostConfigError(f"{what} name {name!r} must be letters, digits and ._:/[]-")
+    if config.retire_from < 0:
+        raise HostConfigError("the retire time must be an epoch second, or 0")
     if config.ready_timeout_seconds < 1:
         raise HostConfigError("the ready timeout must be at least one second")
 
@@ -208,6 +222,7 @@ def shell_inputs(config: HostConfig) -> str:
         f"IRSA_TAKE_OVER={'true' if config.take_over else 'false'}",
         f"IRSA_KEY_IDS=({' '.join(config.key_ids)})",
         f"IRSA_PREVIOUS_ISSUERS=({' '.join(shlex.quote(u) for u in config.previous_issuer_urls)})",
+        f"IRSA_RETIRE_FROM={int(config.retire_from)}",
         f"IRSA_PUBLIC_KEYS=(\n{public_keys}\n)",
         f"IRSA_SIGNING_KEY={shlex.quote(pem_text(config.signing_private_key_pem))}",
     ]

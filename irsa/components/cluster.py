@@ -22,18 +22,21 @@ also proves the new credentials work). Every other change (issuer, keys,
 audiences, key directory) changes the script on stdin: an in-place update
 that runs the mode again.
 
-Several nodes: per node an ``accept``, a ``sign`` and a ``retire`` command
-(modes described in ``irsa/apiserver/common.py``). Every sign depends on
-every accept, every retire on every sign, and commands of one phase are
-chained node after node, so at most one API server restarts at a time and
-every node accepts what any node signs. Destroy runs in the reverse order:
-each sign's delete (``unsign``) before any accept's delete (``revert``).
+Several nodes: per node an ``accept``, a ``sign`` and a ``retire`` command;
+which mode each runs, in which order, and when a retire may drop anything is
+``irsa/apiserver/rollout.py`` (2N−1 restarts for a change, one on a single
+node; at most one API server restarts at a time and every node accepts what
+any node signs). Only the signing steps wait for the issuer to serve the
+keys (``depends_on``); the other nodes' accepts run meanwhile. Each retire
+command's input carries ``retire_from``, computed from what the sign steps
+reported and ``irsa:retireAfterSeconds``: it changes, and so runs the retire,
+at the first ``up`` after the previous signer's tokens have expired.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -41,10 +44,10 @@ import pulumi_command.remote as remote
 
 from irsa import apiserver
 from irsa.apiserver import kubeconfig as kubeconfig_text
+from irsa.apiserver import rollout
 from irsa.settings import HostSettings
 
-# The phases of a rollout, in order, with the mode a delete runs (None: nothing).
-PHASES = (("accept", "revert"), ("sign", "unsign"), ("retire", None))
+PHASES = rollout.PHASES
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,12 @@ class ClusterIssuerConfigArgs:
     owner_stack: str = ""
     # Issuers the API servers keep accepting while the issuer moves between hosts.
     previous_issuer_urls: pulumi.Input[list[str]] = field(default=())
+    # What the accept steps of all nodes but the last wait for (the signing steps wait for depends_on).
+    accept_depends_on: Sequence[pulumi.Resource] = field(default=())
+    # How long what stopped signing stays accepted (irsa:retireAfterSeconds).
+    retire_after_seconds: int = 86400
+    # The time now, for the retire decision (tests pass their own).
+    clock: Callable[[], float] = time.time
 
 
 def connection(host: HostSettings, address: str | None = None) -> remote.ConnectionArgs:
@@ -121,9 +130,9 @@ class ClusterIssuerConfig(pulumi.ComponentResource):
         owner_stack = args.owner_stack or _stack_identity()
         keys = node_keys(host)
 
-        def script_for(address: str) -> pulumi.Output[str]:
+        def script_for(address: str, retire_from: pulumi.Input[int] = 0) -> pulumi.Output[str]:
             def render(values: list) -> str:
-                issuer_url, key_ids, public_keys_pem, signing_private_key_pem, previous = values
+                issuer_url, key_ids, public_keys_pem, signing_private_key_pem, previous, retire_at = values
                 return apiserver.host_script(
                     host.distribution,
                     apiserver.host_config(
@@ -137,52 +146,83 @@ class ClusterIssuerConfig(pulumi.ComponentResource):
                         node=address,
                         owner_stack=owner_stack,
                         previous_issuer_urls=previous or (),
+                        retire_from=retire_at,
                     ),
                 )
 
-            return pulumi.Output.all(
+            return pulumi.Output.secret(pulumi.Output.all(
                 args.issuer_url, args.key_ids, args.public_keys_pem, args.signing_private_key_pem,
-                args.previous_issuer_urls,
-            ).apply(render)
+                args.previous_issuer_urls, retire_from,
+            ).apply(render))
 
-        scripts = {address: pulumi.Output.secret(script_for(address)) for address in keys}
+        scripts = {address: script_for(address) for address in keys}
         self.commands = {address: {} for address in keys}
-        previous_phase: list[remote.Command] = list(args.depends_on)
-        for phase, undo in PHASES:
-            this_phase: list[remote.Command] = []
-            for address, key in keys.items():
-                line = apiserver.command_line(phase)
-                command = remote.Command(
-                    f"{name}-{key}-{phase}",
-                    connection=connection(host, address),
-                    create=line,
-                    update=line,
-                    delete=apiserver.command_line(undo) if undo else None,
-                    stdin=scripts[address],
-                    triggers=triggers(host, address),
-                    # Progress lines only; the script never prints key material.
-                    logging=remote.Logging.STDOUT_AND_STDERR,
-                    add_previous_output_in_env=False,
-                    opts=pulumi.ResourceOptions(
-                        parent=self,
-                        # A stack made before the phases has one `NAME-apiserver`
-                        # command. Left alone, the engine would delete it last and its
-                        # old `revert` would undo the new configuration; as the accept
-                        # command's former name it is replaced instead, delete first
-                        # (triggers are new): revert, then accept, sign, retire.
-                        aliases=[pulumi.Alias(name=f"{name}-apiserver")]
-                        if key == "apiserver" and phase == "accept" else None,
-                        # The whole previous phase, and this phase's previous node.
-                        depends_on=previous_phase + this_phase[-1:],
-                        # Create-before-delete would configure the new host and
-                        # then undo through the old state: undo first.
-                        delete_before_replace=True,
-                        additional_secret_outputs=["stdin"],
-                    ),
-                )
-                self.commands[address][phase] = command
-                this_phase.append(command)
-            previous_phase = this_phase
+        count = len(keys)
+
+        def command(address: str, index: int, phase: str, stdin: pulumi.Input[str],
+                    depends_on: list[pulumi.Resource]) -> remote.Command:
+            key = keys[address]
+            line = apiserver.command_line(rollout.mode(phase, index, count))
+            undo = rollout.undo(phase, index, count)
+            return remote.Command(
+                f"{name}-{key}-{phase}",
+                connection=connection(host, address),
+                create=line,
+                update=line,
+                delete=apiserver.command_line(undo) if undo else None,
+                stdin=stdin,
+                triggers=triggers(host, address),
+                # Progress lines only; the script never prints key material.
+                logging=remote.Logging.STDOUT_AND_STDERR,
+                add_previous_output_in_env=False,
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    # A stack made before the phases has one `NAME-apiserver`
+                    # command. Left alone, the engine would delete it last and its
+                    # old `revert` would undo the new configuration; as the accept
+                    # command's former name it is replaced instead, delete first
+                    # (triggers are new): revert, then accept, sign, retire.
+                    aliases=[pulumi.Alias(name=f"{name}-apiserver")]
+                    if key == "apiserver" and phase == "accept" else None,
+                    depends_on=depends_on,
+                    # Create-before-delete would configure the new host and
+                    # then undo through the old state: undo first.
+                    delete_before_replace=True,
+                    additional_secret_outputs=["stdin"],
+                ),
+            )
+
+        # accept: every node but the last accepts (before the keys are served:
+        # accepting never signs); the last accepts and signs at once.
+        accepts: list[remote.Command] = []
+        for index, address in enumerate(keys):
+            waits = list(args.depends_on if index == count - 1 else args.accept_depends_on)
+            accepts.append(command(address, index, "accept", scripts[address], waits + accepts[-1:]))
+        signs: list[remote.Command] = []
+        for index, address in enumerate(keys):
+            signs.append(command(address, index, "sign", scripts[address],
+                                 list(args.depends_on) + accepts + signs[-1:]))
+        for address, accept, sign in zip(keys, accepts, signs, strict=True):
+            self.commands[address] = {"accept": accept, "sign": sign}
+
+        def reports(commands: list[remote.Command]) -> pulumi.Output[dict]:
+            return pulumi.Output.all(*(c.stdout for c in commands)).apply(
+                lambda outputs: {address: rollout.parse_state(out)
+                                 for address, out in zip(keys, outputs, strict=True)})
+
+        # What each node reported after its sign step decides the retire.
+        retire_from = reports(signs).apply(
+            lambda states: rollout.retire_from(states.values(), args.retire_after_seconds, args.clock()))
+        retires: list[remote.Command] = []
+        for index, address in enumerate(keys):
+            retires.append(command(address, index, "retire", script_for(address, retire_from),
+                                   signs + retires[-1:]))
+            self.commands[address]["retire"] = retires[-1]
+        previous_phase = retires
+        # The retire steps run last (whenever a sign step runs, they do too): their
+        # reports say what each node still accepts, for the preview notes.
+        pulumi.Output.all(reports(retires), args.key_ids, args.issuer_url, args.previous_issuer_urls).apply(
+            lambda v: _notes(self, *v, args))
 
         first = next(iter(keys))
         read_kubeconfig = remote.Command(
@@ -207,6 +247,18 @@ class ClusterIssuerConfig(pulumi.ComponentResource):
         )
 
         self.register_outputs({"kubeconfig": self.kubeconfig})
+
+
+def _notes(resource: pulumi.Resource, states: dict, key_ids: list[str], issuer_url: str,
+           previous: list[str], args: ClusterIssuerConfigArgs) -> None:
+    """Say at preview what the nodes still accept and until when; warn about keys dropped too
+    soon and an issuer change AWS would stop trusting at once."""
+    infos, warnings = rollout.preview_notes(states, key_ids or [], args.retire_after_seconds, args.clock(),
+                                            issuer_url, previous or ())
+    for text in infos:
+        pulumi.log.info(text, resource=resource)
+    for text in warnings:
+        pulumi.log.warn(text, resource=resource)
 
 
 def _stack_identity() -> str:

@@ -57,58 +57,89 @@ class OidcIssuerArgs:
     extra_jwks: tuple[Mapping[str, str], ...] = ()
 
 
+def github_location(kind: str, args: OidcIssuerArgs) -> tuple[str, str, str, str] | None:
+    """(owner, repository, branch, path) of a GitHub store kind (``github`` or
+    ``github:OWNER/REPO@BRANCH[:PATH]``, a previous GitHub issuer); None for others."""
+    if kind == "github":
+        return args.github_owner, args.github_repository, args.github_branch, args.path
+    if kind.startswith("github:"):
+        where, _, path = kind.removeprefix("github:").partition(":")
+        repository, _, branch = where.partition("@")
+        owner, _, repository = repository.partition("/")
+        return owner, repository, branch, path
+    return None
+
+
+def github_store_name(name: str, location: tuple[str, str, str, str]) -> str:
+    """A GitHub store's resource-name prefix: named by where it publishes, so an
+    issuer that moves within GitHub keeps its files as a previous issuer."""
+    owner, repository, branch, path = location
+    return f"{name}-github/{owner}/{repository}@{branch}" + (f":{path}" if path else "")
+
+
 class GitHubStore:
-    """Files on a branch of a public GitHub repository, served by raw.githubusercontent.com."""
+    """Files on a branch of a public GitHub repository, served by raw.githubusercontent.com.
+
+    Resources are named by location (``github_store_name``). Stacks from before
+    named them ``NAME-…`` whatever the location: the oldest GitHub store (the
+    last of the previous issuers, else the current one) carries that name as an
+    alias, so those resources are adopted, not replaced.
+    """
 
     kind = "github"
 
-    def __init__(self, name: str, args: OidcIssuerArgs, parent: pulumi.Resource):
-        self._name = name
+    def __init__(self, name: str, args: OidcIssuerArgs, parent: pulumi.Resource,
+                 location: tuple[str, str, str, str] | None = None, former_name: str | None = None):
+        owner, repository, branch, path = location or github_location("github", args)
+        self._name = github_store_name(name, (owner, repository, branch, path))
+        self._former = former_name
         self._args = args
+        self._repository, self._branch = repository, branch
         self._parent = parent
-        self.base_url = pulumi.Output.from_input(
-            oidc.github_issuer_url(args.github_owner, args.github_repository, args.github_branch))
-        self._url = oidc.github_issuer_url(
-            args.github_owner, args.github_repository, args.github_branch, args.path)
+        self.base_url = pulumi.Output.from_input(oidc.github_issuer_url(owner, repository, branch))
+        self._url = oidc.github_issuer_url(owner, repository, branch, path)
+
+    def _opts(self, suffix: str, depends_on: list[pulumi.Resource] | None = None) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(
+            parent=self._parent, depends_on=depends_on,
+            aliases=[pulumi.Alias(name=f"{self._former}-{suffix}")] if self._former else None)
 
     def publish(self, documents: Sequence[Document]) -> list[pulumi.Resource]:
         name, args, url = self._name, self._args, self._url
-        child = pulumi.ResourceOptions(parent=self._parent)
-        repository_name: pulumi.Input[str] = args.github_repository
-        file_opts = child
+        repository_name: pulumi.Input[str] = self._repository
+        made: list[pulumi.Resource] = []
         if args.create_repository:
             repository = github.Repository(
                 f"{name}-repository",
-                name=args.github_repository,
+                name=self._repository,
                 description="OIDC discovery document and JWKS for Kubernetes service-account tokens",
                 visibility="public",
                 auto_init=True,
-                opts=child,
+                opts=self._opts("repository"),
             )
             repository_name = repository.name
-            branch_made: list[pulumi.Resource] = [repository]
-            if args.github_branch != NEW_REPOSITORY_BRANCH:
+            made = [repository]
+            if self._branch != NEW_REPOSITORY_BRANCH:
                 # auto_init commits to the default branch; another branch is made from it.
-                branch_made.append(github.Branch(
+                made.append(github.Branch(
                     f"{name}-branch",
                     repository=repository.name,
-                    branch=args.github_branch,
+                    branch=self._branch,
                     source_branch=NEW_REPOSITORY_BRANCH,
-                    opts=pulumi.ResourceOptions(parent=self._parent, depends_on=[repository]),
+                    opts=self._opts("branch", [repository]),
                 ))
-            file_opts = pulumi.ResourceOptions(parent=self._parent, depends_on=branch_made)
 
         def publish(suffix: str, path: str, content: pulumi.Input[str], what: str) -> github.RepositoryFile:
             return github.RepositoryFile(
                 f"{name}-{suffix}",
                 repository=repository_name,
-                branch=args.github_branch,
+                branch=self._branch,
                 file=path,
                 content=content,
                 # The provider uses one message for create, update and delete.
                 commit_message=f"irsa: {what} for {url}",
                 overwrite_on_create=True,
-                opts=file_opts,
+                opts=self._opts(suffix, made or None),
             )
 
         return [publish(d.suffix, d.key, d.content, d.what) for d in documents]
@@ -116,8 +147,10 @@ class GitHubStore:
 
 def store_for(kind: str, name: str, args: OidcIssuerArgs, parent: pulumi.Resource) -> IssuerStore:
     """The store of one host kind, its resources children of ``parent``."""
-    if kind == "github":
-        return GitHubStore(name, args, parent)
+    location = github_location(kind, args)
+    if location:
+        github_kinds = [k for k in (args.host, *args.previous_hosts) if github_location(k, args)]
+        return GitHubStore(name, args, parent, location, name if kind == github_kinds[-1] else None)
     return STORES[kind](name, args.bucket, args.path, parent)
 
 
@@ -160,14 +193,16 @@ class OidcIssuer(pulumi.ComponentResource):
         self.stores: dict[str, IssuerStore] = {}
         for kind in (args.host, *args.previous_hosts):
             store = store_for(kind, name, args, self)
-            url = store.base_url.apply(lambda base: oidc.check_issuer_url(oidc.with_path(base, args.path)))
+            where = github_location(kind, args)
+            path = where[3] if where else args.path
+            url = store.base_url.apply(lambda base, path=path: oidc.check_issuer_url(oidc.with_path(base, path)))
             self.stores[kind] = store
             urls.append(url)
             self.published += store.publish([
-                Document("discovery", oidc.document_key(args.path, oidc.DISCOVERY_PATH),
+                Document("discovery", oidc.document_key(path, oidc.DISCOVERY_PATH),
                           url.apply(lambda u: oidc.to_json(oidc.discovery_document(u))),
                           "the OIDC discovery document"),
-                Document("jwks", oidc.document_key(args.path, oidc.JWKS_PATH), jwks_json,
+                Document("jwks", oidc.document_key(path, oidc.JWKS_PATH), jwks_json,
                           "the service-account verification keys"),
             ])
 

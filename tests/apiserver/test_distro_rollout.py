@@ -1,10 +1,11 @@
 """Several k3s servers or kubeadm control-plane nodes over real SSH: the rollout keeps the invariant.
 
 The same invariant as test_rollout.py (MicroK8s), on the k3s and kubeadm
-fakes, each run through the shared dispatcher (``irsa_main``) exactly as the
-component runs it: every accept, then every sign, then every retire, one node
-at a time; destroy: every unsign, then every revert. After each step, every
-running API server accepts what any other one signs.
+fakes, each run through the shared dispatcher (``irsa_main``): every accept,
+then every sign, then every retire, one node at a time; destroy: every
+unsign, then every revert. After each step, every running API server accepts
+what any other one signs. The component's own order and its restart counts:
+test_restart_budget.py.
 """
 
 from __future__ import annotations

@@ -2,11 +2,12 @@
 
 The invariant (docs/hosts.md): at every moment every running API server
 accepts every token any other one issues — its accepted issuers hold every
-node's signing issuer, its verification keys every node's signing key. The
-steps run in the order the component's dependency graph forces (every
-accept, then every sign, then every retire, one node at a time; destroy:
-every unsign, then every revert), and the invariant is checked on the fake
-nodes' running API servers after each one.
+node's signing issuer, its verification keys every node's signing key. Here
+the modes themselves run phase by phase on every node (every accept, then
+every sign, then every retire with nothing held back; destroy: every unsign,
+then every revert), so each mode is shown to keep the invariant on its own;
+the order and modes the component really uses, with restart counts, are in
+test_restart_budget.py.
 """
 
 from __future__ import annotations

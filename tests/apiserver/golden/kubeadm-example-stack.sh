@@ -19,6 +19,7 @@ IRSA_OWNER_STACK=irsa
 IRSA_TAKE_OVER=false
 IRSA_KEY_IDS=(<key id>)
 IRSA_PREVIOUS_ISSUERS=()
+IRSA_RETIRE_FROM=0
 IRSA_PUBLIC_KEYS=(
   '<public key PEM>
 '
@@ -248,9 +249,15 @@ irsa_plan() { # $1 mode
       fi
       IRSA_WANT_SIGN_ISSUER=$IRSA_ISSUER
       IRSA_WANT_SIGN_KID=${IRSA_KEY_IDS[0]}
-      # A move between issuer hosts keeps the previous issuers accepted.
-      mapfile -t issuers < <(irsa_unique "$IRSA_ISSUER" "${IRSA_PREVIOUS_ISSUERS[@]}")
-      kids=("${IRSA_KEY_IDS[@]}")
+      if irsa_retire_held; then
+        # Tokens signed under what stopped signing may still be valid: keep all.
+        mapfile -t issuers < <(irsa_unique "$IRSA_ISSUER" "${IRSA_CUR_ISSUERS[@]}" "${IRSA_PREVIOUS_ISSUERS[@]}")
+        mapfile -t kids < <(irsa_unique "${IRSA_KEY_IDS[@]}" "${IRSA_CUR_KIDS[@]}")
+      else
+        # A move between issuer hosts keeps the previous issuers accepted.
+        mapfile -t issuers < <(irsa_unique "$IRSA_ISSUER" "${IRSA_PREVIOUS_ISSUERS[@]}")
+        kids=("${IRSA_KEY_IDS[@]}")
+      fi
       ;;
     apply)
       IRSA_WANT_SIGN_ISSUER=$IRSA_ISSUER
@@ -271,6 +278,57 @@ irsa_plan() { # $1 mode
   IRSA_WANT_KIDS=("${kids[@]}")
   IRSA_WANT_AUDIENCES=""
   if [ -n "$IRSA_WANT_SIGN_ISSUER" ]; then IRSA_WANT_AUDIENCES=$IRSA_API_AUDIENCES; fi
+}
+
+# --- when the signer changed, and what a retire may drop -----------------------
+# $IRSA_STATE_DIR/signer records irsa's signer on this node, since when, and the
+# signer before it. Tokens signed under the one before stay valid for their
+# lifetime, so a retire drops nothing before IRSA_RETIRE_FROM (an epoch second
+# the program sets from this record and irsa:retireAfterSeconds; 0: any time).
+
+irsa_now() { date +%s; }
+
+# Whether retire must keep what stopped signing (the host's clock must agree too).
+irsa_retire_held() { [ "${IRSA_RETIRE_FROM:-0}" -gt "$(irsa_now)" ]; }
+
+irsa_signer_field() { # $1 field: its value in the signer record, or ""
+  local file
+  file=$(irsa_state_path signer)
+  [ -f "$file" ] || return 0
+  sed -n "s/^$1=//p" "$file" | head -n 1
+}
+
+# After a change that made this node sign with something new: record it.
+irsa_record_signer() {
+  if [ -z "$IRSA_WANT_SIGN_ISSUER" ] ||
+    { [ "$IRSA_CUR_SIGN_ISSUER" = "$IRSA_WANT_SIGN_ISSUER" ] && [ "$IRSA_CUR_SIGN_KID" = "$IRSA_WANT_SIGN_KID" ]; }; then
+    return 0
+  fi
+  irsa_ensure_state_dir
+  irsa_install_file "$(irsa_state_path signer)" 0600 < <(printf 'issuer=%s\nkid=%s\nsince=%s\nbefore_issuer=%s\nbefore_kid=%s\n' \
+    "$IRSA_WANT_SIGN_ISSUER" "$IRSA_WANT_SIGN_KID" "$(irsa_now)" "$IRSA_CUR_SIGN_ISSUER" "$IRSA_CUR_SIGN_KID")
+}
+
+irsa_join() { local IFS=,; printf '%s' "${*:--}"; }
+
+# One line the program reads from every run's output (irsa/apiserver/rollout.py):
+# the signer record, and the issuers and keys this node accepts beyond this
+# config (what a retire drops once IRSA_RETIRE_FROM has passed).
+irsa_report_state() {
+  local item
+  local -a held_issuers=() held_kids=()
+  for item in "${IRSA_WANT_ISSUERS[@]}"; do
+    irsa_contains "$item" "$IRSA_ISSUER" "${IRSA_PREVIOUS_ISSUERS[@]}" || held_issuers+=("$item")
+  done
+  for item in "${IRSA_WANT_KIDS[@]}"; do
+    irsa_contains "$item" "${IRSA_KEY_IDS[@]}" || held_kids+=("$item")
+  done
+  printf 'irsa: rollout-state since=%s issuer=%s signer=%s before=%s held-issuers=%s held-keys=%s\n' \
+    "$(irsa_signer_field since)" "$(irsa_signer_field issuer)" "$(irsa_signer_field kid)" "$(irsa_signer_field before_kid)" \
+    "$(irsa_join "${held_issuers[@]}")" "$(irsa_join "${held_kids[@]}")"
+  if irsa_retire_held && [ "$IRSA_MODE" = retire ]; then
+    irsa_log "retire: keeps accepting what stopped signing until $(date -u -d "@$IRSA_RETIRE_FROM" +%Y-%m-%dT%H:%M:%SZ) (irsa:retireAfterSeconds)"
+  fi
 }
 
 # --- who configured this host ------------------------------------------------
@@ -543,8 +601,10 @@ irsa_change() { # $1 mode
     irsa_dist_restart_and_wait || irsa_roll_back "$config" "$previous" "$wrote"
     irsa_self_check "$expected_iss" "$IRSA_WANT_SIGN_KID" || irsa_roll_back "$config" "$previous" "$wrote"
     if [ "$wrote" = true ]; then irsa_remove_stale_keys "$previous" "$config"; fi
+    if [ "$mode" != unsign ]; then irsa_record_signer; fi
     if [ "$IRSA_RESTART_WORKLOADS" = true ] && [ -n "$IRSA_WANT_SIGN_ISSUER" ]; then irsa_restart_workloads; fi
   fi
+  if [ "$mode" != unsign ]; then irsa_report_state; fi
   irsa_log "done ($mode): kube-apiserver signs service-account tokens for $expected_iss"
 }
 
@@ -559,7 +619,7 @@ irsa_revert() {
   if [ ! -f "$config" ]; then
     irsa_log "$config not found (the distribution removed?): no flags to revert"
     irsa_remove_key_files "${in_key_dir[@]}"
-    rm -f -- "$(irsa_state_path owner)"
+    rm -f -- "$(irsa_state_path owner)" "$(irsa_state_path signer)"
     return 0
   fi
   irsa_dist_preflight
@@ -587,7 +647,7 @@ irsa_revert() {
   fi
   irsa_remove_key_files "${ours[@]}" "${in_key_dir[@]}"
   irsa_forget_backups "$config"
-  rm -f -- "$(irsa_state_path owner)"
+  rm -f -- "$(irsa_state_path owner)" "$(irsa_state_path signer)"
   irsa_log "done: kube-apiserver is configured as irsa found it"
 }
 
