@@ -66,6 +66,8 @@ MUTATIONS = (
     Mutation("the args file loses its owner and mode", "irsa/apiserver/common.sh",
              'irsa_replace_file() {\n  irsa_own_like "$1" "$2"\n', "irsa_replace_file() {\n",
              (HOST,)),
+    Mutation("the systemd-run unit loses --setenv=PATH", "irsa/apiserver/common.sh",
+             ' --setenv=PATH="$PATH"', "", ("tests/apiserver/test_systemd_run.py",)),
     # --- the verifier's rarer paths ---------------------------------------------------
     Mutation("StringLike matches a prefix only", "irsa/verify/trust.py",
              "re.fullmatch(regex, value, re.DOTALL)", "re.match(regex, value, re.DOTALL)",
