@@ -11,8 +11,9 @@ alone; so are bare declarations (``local a b``) and the structure
 not counted.
 
 Each mutant is written into one copy of the working tree and the host tests
-chosen for its file (``TESTS``) run against it with ``-x``; a failing run (or
-one that exceeds ``--timeout``: a hang a user would see) kills the mutant.
+chosen for its file (``TESTS``) run against it with ``-x``; a failing run kills
+the mutant. A run over ``--timeout`` is reported apart (on shared CPUs the host
+tests alone can take minutes): run it again alone with a longer timeout.
 The host tests need root and sshd, as in CI.
 
 Usage (from the repository root):
@@ -51,7 +52,7 @@ TESTS: dict[str, tuple[str, ...]] = {
                    "-k", "kubeadm"),
     # The shared flow, through MicroK8s (the quickest fakes) and the tests of the run itself.
     "common.sh": (f"{HOST}test_microk8s_host.py", f"{HOST}test_pinned_host.py", f"{HOST}test_host_safety.py",
-                  f"{HOST}test_faults.py", f"{HOST}test_rollout.py", f"{HOST}test_systemd_run.py"),
+                  f"{HOST}test_faults.py", f"{HOST}test_systemd_run.py"),
 }
 
 _STRUCTURE = re.compile(r"^\s*(\}|\{|fi|done|esac|then|else|do|;;|\(|\)|.*\(\) \{|case .* in|[^()\s]+\)|"
@@ -148,8 +149,16 @@ def mutants_of(name: str, text: str) -> list[Mutant]:
     return found
 
 
+def parses(mutant: Mutant) -> bool:
+    """Whether bash can parse the file with this mutant in it (bash -n)."""
+    lines = (ROOT / SHELL_DIR / mutant.file).read_text().split("\n")
+    lines[mutant.line - 1] = mutant.after
+    return subprocess.run(["bash", "-n"], input="\n".join(lines), text=True, capture_output=True).returncode == 0
+
+
 def all_mutants() -> list[Mutant]:
-    return [m for f in FILES for m in mutants_of(f, (ROOT / SHELL_DIR / f).read_text())]
+    """Every mutant bash can parse, in file and line order."""
+    return [m for f in FILES for m in mutants_of(f, (ROOT / SHELL_DIR / f).read_text()) if parses(m)]
 
 
 def copy_tree(destination: Path) -> None:
@@ -164,7 +173,10 @@ def copy_tree(destination: Path) -> None:
 
 
 def run_one(tree: Path, mutant: Mutant, timeout: int) -> tuple[str, str, float]:
-    """(result, last line, seconds): killed, survived, timeout (killed) or invalid."""
+    """(result, last line, seconds): killed, survived, timeout or invalid.
+
+    A timeout is not counted either way: on shared CPUs the tests themselves may take
+    that long; run the mutant again alone (--only) with a longer --timeout."""
     path = tree / SHELL_DIR / mutant.file
     original = path.read_text()
     lines = original.split("\n")
@@ -196,7 +208,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--only", nargs="+", metavar="FILE:LINE:KIND", help="only these mutants")
     parser.add_argument("--sample", type=int, help="a random sample of this many mutants")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--timeout", type=int, default=600, help="seconds per mutant (default 600)")
+    parser.add_argument("--timeout", type=int, default=900, help="seconds per mutant (default 900)")
     parser.add_argument("--json", type=Path, help="write every result to this file")
     args = parser.parse_args(argv)
     mutants = [m for m in all_mutants() if not args.file or m.file in args.file]
@@ -222,11 +234,13 @@ def main(argv: list[str]) -> int:
             print(f"{outcome:9} {m.name:28} {m.before.strip()[:90]}  [{last}]", flush=True)
             if args.json:
                 args.json.write_text(json.dumps(results, indent=1))
-    counted = [r for r in results if r["result"] != "invalid"]
-    detected = [r for r in counted if r["result"] in ("killed", "timeout")]
+    counted = [r for r in results if r["result"] in ("killed", "survived")]
+    detected = [r for r in counted if r["result"] == "killed"]
     print(f"{len(detected)}/{len(counted)} mutants killed "
           f"({100 * len(detected) / max(len(counted), 1):.1f} %); "
-          f"{len(results) - len(counted)} not valid bash")
+          f"{sum(r['result'] == 'invalid' for r in results)} not valid bash, "
+          f"{sum(r['result'] == 'timeout' for r in results)} timed out, "
+          f"{sum(r['result'].startswith('error') for r in results)} errors")
     return 0 if len(detected) == len(counted) else 1
 
 

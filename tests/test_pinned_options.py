@@ -284,3 +284,64 @@ def test_arrays_check_their_items_and_need_an_items_type():
         "other:k": {"value": 1}, "other:j": {"type": "string"}, "d": "plain"}}) == [
         "a: an array needs items", "b: unknown type 'float'", "c: default 'x' is not a integer",
         "other:j: a key of another namespace may only carry a value"]
+
+
+def test_nested_arrays_check_their_own_items():
+    nested = {"type": "array", "items": {"type": "string"}}
+    assert project_config.matches([["a"], ["b"]], "array", nested)
+    assert not project_config.matches([["a"], [1]], "array", nested)
+
+
+def test_every_rule_is_checked_past_keys_it_skips():
+    assert project_config.cli_rule_violations({"name": "p", "config": {
+        "plain": "x", "other:k": {"value": 1}, "a": {"type": "array"}}}) == ["a: an array needs items"]
+    project = {"name": "p", "config": {"other:k": {"type": "string"}, "untyped": {"default": 1},
+                                       "p:a": {"type": "string"}, "b": {"type": "integer"}}}
+    assert project_config.stack_violations(project, {"config": {"p:b": "x"}}) == [
+        "p:a: required, not set", "p:b: value 'x' is not a integer"]
+    assert project_config.stack_violations(project, {"config": {"p:a": {"secure": "v"}, "p:b": "1"}}) == []
+    assert project_config.stack_violations(project, {}) == ["p:a: required, not set", "p:b: required, not set"]
+
+
+def test_project_and_stack_file_problems_all_reach_the_report(tmp_path):
+    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    project["config"]["badRule"] = {"type": "float", "default": 1.5}
+    (tmp_path / "Pulumi.yaml").write_text(yaml.safe_dump(project))
+    stack = tmp_path / "Pulumi.dev.yaml"
+    stack.write_text(yaml.safe_dump({"config": {**BASE, "irsa:hots": "x"}}))
+    report = check_config.check(tmp_path, stack)
+    assert report.stack_file == stack
+    assert report.problems == [
+        "badRule: unknown type 'float'",
+        "irsa:hots is not a configuration key of this project (did you mean irsa:hosts?)"]
+    stack.write_text(yaml.safe_dump({"config": {**BASE, "irsa:keyBits": "big"}}))
+    assert check_config.check(tmp_path, stack).problems == [
+        "badRule: unknown type 'float'", "irsa:keyBits: value 'big' is not a integer"]
+
+
+def test_stack_files_and_their_names(tmp_path):
+    for name in ("Pulumi.yaml", "Pulumi.prod.yaml", "Pulumi.dev.yaml", "Pulumi.dev.yml", "other.yaml"):
+        (tmp_path / name).write_text("config: {}\n")
+    assert check_config.stack_files(tmp_path) == [tmp_path / "Pulumi.dev.yaml", tmp_path / "Pulumi.prod.yaml"]
+    assert check_config.stack_file(tmp_path, "my-org/irsa/prod") == tmp_path / "Pulumi.prod.yaml"
+    assert check_config.stack_file(tmp_path, "dev") == tmp_path / "Pulumi.dev.yaml"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (None, "Pulumi.dev.yaml: no such file"),
+    ("config: [", "Pulumi.dev.yaml: cannot read it: "),
+    ("- a list\n", "Pulumi.dev.yaml: not a YAML mapping"),
+])
+def test_unreadable_stack_files_are_named(project, text, message):
+    path = project / "Pulumi.dev.yaml"
+    if text is not None:
+        path.write_text(text)
+    with pytest.raises(check_config.CheckConfigError) as caught:
+        check_config.check(project, path)
+    assert str(caught.value).startswith(f"{project}/{message}")
+
+
+def test_an_empty_stack_file_is_an_empty_configuration(project):
+    (project / "Pulumi.dev.yaml").write_text("")
+    report = check_config.check(project, project / "Pulumi.dev.yaml")
+    assert report.problems and report.problems[0].startswith("irsa:githubOwner is required")
