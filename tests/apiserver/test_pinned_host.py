@@ -9,6 +9,8 @@ lock's timeout, in which modes workloads restart, and what retire keeps.
 from __future__ import annotations
 
 import json
+import shlex
+import subprocess
 import time
 
 import pytest
@@ -264,3 +266,37 @@ def test_retire_keeps_the_previous_issuers_of_a_move(machine, keys):
 
     assert flags(machine).issuers[0] == OTHER_ISSUER
     assert set(flags(machine).issuers) == {OTHER_ISSUER, ISSUER, DEFAULT_ISSUER}
+
+
+# --- keys an earlier run left, and the follower of a detached run --------------------
+
+
+@pytest.mark.parametrize("missing", ["key", "pub"])
+def test_accept_refuses_when_a_key_file_of_the_earlier_run_is_gone(machine, keys, missing):
+    succeeded(machine.run("apply", host_config([keys[0]])))
+    machine.host.path(f"/opt/k8s/irsa-sa-{keys[0].kid}.{missing}").unlink()
+    before = machine.host.args_path.read_bytes()
+    restarts = machine.host.restarts()
+
+    err = failed(machine.run("accept", host_config([keys[1]], issuer_url=OTHER_ISSUER)))
+
+    what = "the key this node signs with" if missing == "key" else "the verification key"
+    assert f"{what}" in err and f"/opt/k8s/irsa-sa-{keys[0].kid}.{missing}" in err and "missing" in err
+    assert machine.host.args_path.read_bytes() == before and machine.host.restarts() == restarts
+
+
+def _follow(log, *reads: str) -> list[str]:
+    """What the follower prints of a log that grows by ``reads``, one look per read, then a last look."""
+    script = ["set -euo pipefail", f"source {common.COMMON_SHELL}", "IRSA_FOLLOWED=0"]
+    for text in reads:
+        script += [f"printf %s {shlex.quote(text)} >>{shlex.quote(str(log))}",
+                   f"irsa_print_new_lines {shlex.quote(str(log))} complete", "echo '|'"]
+    script += [f"irsa_print_new_lines {shlex.quote(str(log))} all"]
+    result = subprocess.run(["bash", "-c", "\n".join(script)], capture_output=True, text=True, check=True)
+    return result.stdout.split("|\n")
+
+
+def test_the_follower_prints_whole_lines_once_and_the_last_one_at_the_end(tmp_path):
+    log = tmp_path / "run.log"
+    assert _follow(log, "irsa: one\nirsa: tw", "o\nirsa: thr", "ee") == [
+        "irsa: one\n", "irsa: two\n", "", "irsa: three\n"]
