@@ -149,16 +149,17 @@ def mutants_of(name: str, text: str) -> list[Mutant]:
     return found
 
 
-def parses(mutant: Mutant) -> bool:
+def parses(mutant: Mutant, text: str) -> bool:
     """Whether bash can parse the file with this mutant in it (bash -n)."""
-    lines = (ROOT / SHELL_DIR / mutant.file).read_text().split("\n")
+    lines = text.split("\n")
     lines[mutant.line - 1] = mutant.after
     return subprocess.run(["bash", "-n"], input="\n".join(lines), text=True, capture_output=True).returncode == 0
 
 
-def all_mutants() -> list[Mutant]:
+def all_mutants(texts: dict[str, str] | None = None) -> list[Mutant]:
     """Every mutant bash can parse, in file and line order."""
-    return [m for f in FILES for m in mutants_of(f, (ROOT / SHELL_DIR / f).read_text()) if parses(m)]
+    texts = texts or {f: (ROOT / SHELL_DIR / f).read_text() for f in FILES}
+    return [m for f in FILES for m in mutants_of(f, texts[f]) if parses(m, texts[f])]
 
 
 def copy_tree(destination: Path) -> None:
@@ -213,7 +214,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--skip-logging", action="store_true",
                         help="do not run deletions of irsa_log lines (reported as logging)")
     args = parser.parse_args(argv)
-    mutants = [m for m in all_mutants() if not args.file or m.file in args.file]
+    texts = {f: (ROOT / SHELL_DIR / f).read_text() for f in FILES}
+    mutants = [m for m in all_mutants(texts) if not args.file or m.file in args.file]
     if args.only:
         mutants = [m for m in mutants if m.name in args.only]
     if args.sample and args.sample < len(mutants):
@@ -229,6 +231,8 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="irsa-host-mutation-") as temp:
         tree = Path(temp)
         copy_tree(tree)
+        for f, text in texts.items():  # exactly the text the mutants were made from
+            (tree / SHELL_DIR / f).write_text(text)
         for m in mutants:
             if args.skip_logging and m.kind == "delete" and m.before.strip().startswith("irsa_log "):
                 outcome, last, seconds = "logging", "not run (--skip-logging)", 0.0
