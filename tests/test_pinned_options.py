@@ -345,3 +345,14 @@ def test_an_empty_stack_file_is_an_empty_configuration(project):
     (project / "Pulumi.dev.yaml").write_text("")
     report = check_config.check(project, project / "Pulumi.dev.yaml")
     assert report.problems and report.problems[0].startswith("irsa:githubOwner is required")
+
+
+def test_only_signs_and_digits_make_an_integer_string():
+    assert not project_config.matches("X5", "integer") and not project_config.matches("5X", "integer")
+
+
+def test_an_untyped_key_is_not_the_clis_and_a_secret_problem_does_not_stop_the_check():
+    project = {"name": "p", "config": {"s": {"type": "string", "secret": True}, "untyped": {"description": "x"},
+                                       "b": {"type": "integer", "default": 1}}}
+    assert project_config.stack_violations(project, {"config": {"p:s": "plain", "p:b": "x"}}) == [
+        "p:s: must be set as a secret", "p:b: value 'x' is not a integer"]
