@@ -37,6 +37,8 @@ class Mutation:
 
 
 HOST = "tests/apiserver/test_host_safety.py"
+PINNED = "tests/apiserver/test_pinned_host.py"
+OPTIONS = "tests/test_pinned_options.py"
 MUTATIONS = (
     # --- wiring: resources must go through the explicit providers -------------------------
     Mutation("kubernetes objects lose the explicit provider", "__main__.py",
@@ -78,6 +80,45 @@ MUTATIONS = (
     Mutation("the args file loses its owner and mode", "irsa/apiserver/common.sh",
              'irsa_replace_file() {\n  irsa_own_like "$1" "$2"\n', "irsa_replace_file() {\n",
              (HOST,)),
+    Mutation("the systemd-run unit loses --setenv=PATH", "irsa/apiserver/common.sh",
+             ' --setenv=PATH="$PATH"', "", ("tests/apiserver/test_systemd_run.py",)),
+    # --- issue 24: the kinds of bug a mutation audit found slipping through ---------------
+    Mutation("retire may run while the node signs with another issuer", "irsa/apiserver/common.sh",
+             '      if [ "$IRSA_CUR_SIGN_ISSUER" != "$IRSA_ISSUER" ] || [ "$IRSA_CUR_SIGN_KID" != "${IRSA_KEY_IDS[0]}" ]; then',
+             '      if [ "$IRSA_CUR_SIGN_KID" != "${IRSA_KEY_IDS[0]}" ]; then', (PINNED,)),
+    Mutation("retire keeps the keys it should drop", "irsa/apiserver/common.sh",
+             '      kids=("${IRSA_KEY_IDS[@]}")\n      ;;\n    apply)',
+             '      kids=("${IRSA_KEY_IDS[@]}" "${IRSA_CUR_KIDS[@]}")\n      ;;\n    apply)', (PINNED,)),
+    Mutation("revert takes any irsa-sa-* file for a key file", "irsa/apiserver/common.sh",
+             "case ${1##*/} in irsa-sa-*.pub | irsa-sa-*.key) return 0", "case ${1##*/} in irsa-sa-*) return 0",
+             (PINNED,)),
+    Mutation("revert leaves the backups", "irsa/apiserver/common.sh",
+             '  irsa_forget_backups "$config"\n', "", (PINNED,)),
+    Mutation("kubeadm takes the old container for the new one", "irsa/apiserver/kubeadm.sh",
+             '[ -n "$id" ] && [ "$id" != "$1" ] &&', '[ -n "$id" ] &&', (PINNED,)),
+    Mutation("kubeadm quotes an older container's error", "irsa/apiserver/kubeadm.sh",
+             '[ -n "$id" ] && [ "$id" != "$KUBEADM_EXITED" ] || return 0', '[ -n "$id" ] || return 0', (PINNED,)),
+    Mutation("kubeadm counts a sibling folder as mounted", "irsa/apiserver/kubeadm.sh",
+             'index(key_dir, path "/") == 1', "index(key_dir, path) == 1", (PINNED,)),
+    Mutation("the lock wait bounded by the ready timeout", "irsa/apiserver/common.sh",
+             'flock -w "$IRSA_LOCK_TIMEOUT" 9', 'flock -w "$IRSA_READY_TIMEOUT" 9', (PINNED,)),
+    Mutation("workloads restart when the host signs again", "irsa/apiserver/common.sh",
+             'if [ "$IRSA_RESTART_WORKLOADS" = true ] && [ -n "$IRSA_WANT_SIGN_ISSUER" ]; then irsa_restart_workloads; fi',
+             'if [ "$IRSA_RESTART_WORKLOADS" = true ]; then irsa_restart_workloads; fi', (PINNED,)),
+    Mutation("check-config takes any mapping with secure for encrypted", "irsa/project_config.py",
+             'isinstance(value, dict) and set(value) == {"secure"}', 'isinstance(value, dict) and "secure" in value',
+             (OPTIONS,)),
+    Mutation("check-config judges a plain key set as a secret", "irsa/check_config.py",
+             'and not settings.KEYS[k.removeprefix(f"{settings.NAMESPACE}:")].secret)', ")", (OPTIONS,)),
+    Mutation("velero's objects reach every bucket starting with its name", "irsa/presets.py",
+             '"Resource": [f"arn:aws:s3:::{bucket}/*"]},\n        {"Sid": "ListBackupBucket"',
+             '"Resource": [f"arn:aws:s3:::{bucket}*"]},\n        {"Sid": "ListBackupBucket"', (OPTIONS,)),
+    Mutation("external-secrets reads secrets through the parameter statement", "irsa/presets.py",
+             '"Resource": list(p["parameterArns"])', '"Resource": list(p["parameterArns"]) + list(p.get("secretArns", []))',
+             (OPTIONS,)),
+    Mutation("a role path may be //", "irsa/settings.py",
+             r'_ROLE_PATH = re.compile(r"/|/[\x21-\x7e]+/")', r'_ROLE_PATH = re.compile(r"/|/[\x21-\x7e]*/")',
+             (OPTIONS,)),
     # --- the verifier's rarer paths ---------------------------------------------------
     Mutation("StringLike matches a prefix only", "irsa/verify/trust.py",
              "re.fullmatch(regex, value, re.DOTALL)", "re.match(regex, value, re.DOTALL)",

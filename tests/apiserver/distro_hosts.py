@@ -48,6 +48,8 @@ TOKEN_KID = "token-kid"  # tokens carry this kid instead of the signing key's
 OLD_K3S = "old-k3s"  # k3s's GetArgs before repeated values and '-'/'+' names: the last value wins
 NEVER_READY_WITH = "never-ready-with"  # holds an issuer: never ready while it signs
 PAUSE_AT = "pause-at"  # holds restart|status|token[@N]: that (N-th) call writes "paused", waits for "release"
+KUBELET_LATE = "kubelet-late"  # holds N: the kubelet notices a changed manifest only at the N+1-th look
+REFUSE = "refuse"  # holds an error: the next new kube-apiserver container exits with it
 _NOT_READY_NOW = "not-ready-now"
 
 
@@ -536,6 +538,11 @@ class _KubeletStub(_Stub):
             spec, args = None, None
         if spec == json.loads((self.state / "running-spec").read_text()):
             return  # comments and layout do not matter: the pod is the same
+        late = int(self.flag(KUBELET_LATE) or 0)
+        if late > 0:
+            # The kubelet has not looked yet: the old container runs on and answers.
+            (self.state / KUBELET_LATE).write_text(str(late - 1))
+            return
         (self.state / "running-spec").write_text(json.dumps(spec))
         generation = int((self.state / "generation").read_text()) + 1
         (self.state / "generation").write_text(str(generation))
@@ -545,7 +552,8 @@ class _KubeletStub(_Stub):
             return
         self.start(args)
         # A kube-apiserver that exits at once leaves no running container, and its log.
-        problem = apiserver_problem(args, self.resolve_in_apiserver)
+        problem = self.flag(REFUSE) or apiserver_problem(args, self.resolve_in_apiserver)
+        (self.state / REFUSE).unlink(missing_ok=True)
         (self.state / "container").write_text("" if problem else f"c{generation}")
         if problem:
             exited = json.loads(self.flag("exited") or "[]")
