@@ -80,8 +80,17 @@ class UnknownInvoke(Exception):
     """An invoke (data source) the mocks have no realistic answer for."""
 
 
+# What the mocked command:local:run invoke prints: the same kubeconfig the host commands give.
+MOCK_KUBECONFIG = ("apiVersion: v1\nkind: Config\nclusters:\n- name: microk8s-cluster\n"
+                   "  cluster:\n    server: https://10.0.0.5:16443\n")
+
+
 class IrsaMocks(pulumi.runtime.Mocks):
     """Provider behaviour close enough to real for the program's logic to be exercised."""
+
+    def __init__(self, recorder: Recorder | None = None):
+        super().__init__()
+        self.recorder = recorder
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         state: dict[str, Any] = dict(args.inputs)
@@ -140,6 +149,10 @@ class IrsaMocks(pulumi.runtime.Mocks):
         return resource_id, state
 
     def call(self, args: pulumi.runtime.MockCallArgs):
+        if self.recorder is not None:
+            self.recorder.invokes.append((args.token, dict(args.args)))
+        if args.token == "command:local:run":
+            return {"stdout": MOCK_KUBECONFIG, "stderr": "", "command": args.args.get("command", "")}
         if args.token == "tls:index/getCertificate:getCertificate":
             return {
                 "certificates": [
@@ -201,12 +214,15 @@ class Recorder:
     stack_outputs: dict[str, Resolved] = field(default_factory=dict)
     # What the real engine would have refused (e.g. a duplicate URN); checked after each run.
     engine_errors: list[str] = field(default_factory=list)
+    # Every invoke (data source) the program made: (token, arguments).
+    invokes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def fresh(self) -> None:
         """Forget the last run, as a new ``pulumi up`` of the same program would start."""
         self.registrations.clear()
         self.stack_outputs.clear()
         self.engine_errors.clear()
+        self.invokes.clear()
         install_mocks(self, runtime_settings.get_project())
 
     def of_type(self, type_: str) -> list[Registration]:
@@ -331,8 +347,8 @@ class RecordingMonitor(pulumi_mocks_module.MockMonitor):
 def install_mocks(recorder: Recorder, project: str) -> None:
     """Fresh mocks and an empty engine, recording into ``recorder``."""
     runtime_settings.set_root_resource(None)
-    monitor = RecordingMonitor(IrsaMocks(), recorder)
-    pulumi.runtime.set_mocks(IrsaMocks(), project=project, stack="test", preview=False, monitor=monitor)
+    monitor = RecordingMonitor(IrsaMocks(recorder), recorder)
+    pulumi.runtime.set_mocks(IrsaMocks(recorder), project=project, stack="test", preview=False, monitor=monitor)
     # Guard: a test must never run against anything but these mocks.
     assert runtime_settings.get_monitor() is monitor
 

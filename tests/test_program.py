@@ -64,7 +64,6 @@ def test_complete_resource_graph_with_parents(pulumi_mocks):
         (COMMAND, "cluster-apiserver-accept", "irsa:cluster:ClusterIssuerConfig"),
         (COMMAND, "cluster-apiserver-sign", "irsa:cluster:ClusterIssuerConfig"),
         (COMMAND, "cluster-apiserver-retire", "irsa:cluster:ClusterIssuerConfig"),
-        (COMMAND, "cluster-kubeconfig", "irsa:cluster:ClusterIssuerConfig"),
         (OIDC, "oidc-provider", "irsa:aws:OidcProvider"),
         ("aws:iam/role:Role", "default/aws-cli-role", "irsa:aws:ServiceAccountRole"),
         ("aws:iam/rolePolicy:RolePolicy", "default/aws-cli-s3", "irsa:aws:ServiceAccountRole"),

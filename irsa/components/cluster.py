@@ -37,10 +37,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
+import pulumi_command.local as local
 import pulumi_command.remote as remote
 
 from irsa import apiserver
 from irsa.apiserver import kubeconfig as kubeconfig_text
+from irsa.apiserver import remote_read
 from irsa.settings import HostSettings
 
 # The phases of a rollout, in order, with the mode a delete runs (None: nothing).
@@ -185,25 +187,23 @@ class ClusterIssuerConfig(pulumi.ComponentResource):
             previous_phase = this_phase
 
         first = next(iter(keys))
-        read_kubeconfig = remote.Command(
-            f"{name}-kubeconfig",
-            connection=connection(host, first),
-            create=apiserver.kubeconfig_command_line(host.distribution),
-            triggers=triggers(host, first),
-            logging=remote.Logging.NONE,
+        # Read on every run (an invoke: nothing stored, no diff), so a client
+        # certificate the host renewed is used, instead of the one read when the
+        # stack was made (k3s's and kubeadm's last a year). It waits for the last
+        # phase, so every Kubernetes object waits for the configured API servers.
+        read = local.run_output(
+            command=remote_read.script(host.ssh_user, first, host.ssh_port,
+                                       apiserver.kubeconfig_command_line(host.distribution)),
+            interpreter=["/bin/bash", "-c"],
+            stdin=pulumi.Output.secret(remote_read.stdin(
+                host.host_keys.get(first), host.ssh_private_key.value if host.ssh_private_key else None)),
+            logging=local.Logging.NONE,
             add_previous_output_in_env=False,
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                depends_on=previous_phase,
-                delete_before_replace=True,
-                additional_secret_outputs=["stdout", "stderr"],
-            ),
+            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=previous_phase),
         )
         endpoint = host.api_endpoint
         self.kubeconfig = pulumi.Output.secret(
-            read_kubeconfig.stdout.apply(
-                lambda text: kubeconfig_text.with_server(text, endpoint) if endpoint else text
-            )
+            read.stdout.apply(lambda text: kubeconfig_text.with_server(text, endpoint) if endpoint else text)
         )
 
         self.register_outputs({"kubeconfig": self.kubeconfig})
