@@ -70,6 +70,7 @@ cluster = ClusterIssuerConfig(
         audience=settings.tokens.audience,
         previous_issuer_urls=issuer.previous_issuer_urls,
         depends_on=served.ready,
+        read_kubeconfig=settings.kubeconfig is None,
     ),
 )
 

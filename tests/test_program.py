@@ -139,6 +139,8 @@ def test_configured_kubeconfig_is_used_and_stays_secret(pulumi_mocks):
     r = run(pulumi_mocks, config, ["irsa:kubeconfig"])
     assert r.stack_outputs["kubeconfig"].value.endswith("# mine\n")
     assert r.stack_outputs["kubeconfig"].secret is True
+    # Nothing is read from the host then (no ssh client needed where Pulumi runs).
+    assert not [token for token, _ in r.invokes if token == "command:local:run"]
 
 
 def test_wildcard_account_gets_a_role_but_no_service_account(pulumi_mocks):

@@ -69,6 +69,8 @@ class ClusterIssuerConfigArgs:
     owner_stack: str = ""
     # Issuers the API servers keep accepting while the issuer moves between hosts.
     previous_issuer_urls: pulumi.Input[list[str]] = field(default=())
+    # Read the admin kubeconfig from the first node (not when irsa:kubeconfig gives one).
+    read_kubeconfig: bool = True
 
 
 def connection(host: HostSettings, address: str | None = None) -> remote.ConnectionArgs:
@@ -115,7 +117,7 @@ class ClusterIssuerConfig(pulumi.ComponentResource):
     """
 
     commands: dict[str, dict[str, remote.Command]]
-    kubeconfig: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: ClusterIssuerConfigArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("irsa:cluster:ClusterIssuerConfig", name, None, opts)
@@ -186,7 +188,13 @@ class ClusterIssuerConfig(pulumi.ComponentResource):
                 this_phase.append(command)
             previous_phase = this_phase
 
-        first = next(iter(keys))
+        self.kubeconfig = None
+        if args.read_kubeconfig:
+            self.kubeconfig = self._read_kubeconfig(host, next(iter(keys)), previous_phase)
+        self.register_outputs({"kubeconfig": self.kubeconfig})
+
+    def _read_kubeconfig(self, host: HostSettings, first: str, after: list) -> pulumi.Output[str]:
+        """The first node's admin kubeconfig, read fresh on every run once ``after`` is done."""
         # Read on every run (an invoke: nothing stored, no diff), so a client
         # certificate the host renewed is used, instead of the one read when the
         # stack was made (k3s's and kubeadm's last a year). It waits for the last
@@ -199,14 +207,12 @@ class ClusterIssuerConfig(pulumi.ComponentResource):
                 host.host_keys.get(first), host.ssh_private_key.value if host.ssh_private_key else None)),
             logging=local.Logging.NONE,
             add_previous_output_in_env=False,
-            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=previous_phase),
+            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=after),
         )
         endpoint = host.api_endpoint
-        self.kubeconfig = pulumi.Output.secret(
+        return pulumi.Output.secret(
             read.stdout.apply(lambda text: kubeconfig_text.with_server(text, endpoint) if endpoint else text)
         )
-
-        self.register_outputs({"kubeconfig": self.kubeconfig})
 
 
 def _stack_identity() -> str:
