@@ -408,6 +408,7 @@ class Settings:
                 "irsa:webhookFailurePolicy Fail also holds up kube-system's pods (CoreDNS, the "
                 "CNI) while the webhook is down; if its own pods need them to start, none does. "
                 f"Label such pods {webhook.SKIP_LABEL}, or keep Ignore")
+        found += _rsa_host_key_warnings(self.host)
         missing = [h for h in self.host.nodes if h not in self.host.host_keys]
         if missing:
             found.append(
@@ -892,6 +893,19 @@ def _host_settings(v: dict[str, Any], p: _Problems, opaque: frozenset[str] = fro
         api_endpoint=endpoint or "",
         take_over=bool(v["takeOverHost"]),
     )
+
+
+def _rsa_host_key_warnings(host: HostSettings) -> list[str]:
+    """An RSA pin: pulumi-command then offers only the ssh-rsa (SHA-1) signature, which
+    OpenSSH 8.8 and later refuse by default ("no common algorithm for host key")."""
+    rsa = [h for h in host.nodes if host.host_keys.get(h, "").startswith("ssh-rsa ")]
+    if not rsa:
+        return []
+    port = f" -p {host.ssh_port}" if host.ssh_port != 22 else ""
+    return [f"irsa:sshHostKey pins an RSA key for {', '.join(rsa)}: pulumi-command then offers only "
+            "the SHA-1 ssh-rsa signature, which OpenSSH 8.8 and later refuse (\"no common algorithm "
+            "for host key\"). Pin the host's Ed25519 key instead: pulumi config set irsa:sshHostKey "
+            f"\"$(ssh-keyscan{port} -t ed25519 {' '.join(rsa)})\""]
 
 
 def _url_host(host: str) -> str:
