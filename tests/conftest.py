@@ -72,6 +72,10 @@ IRSA_STACK_OUTPUTS = {
 }
 
 
+# What the mocked aws.s3.getAccountPublicAccessBlock answers: nothing blocked.
+ACCOUNT_BLOCK = {"blockPublicAcls": False, "ignorePublicAcls": False, "blockPublicPolicy": False,
+                 "restrictPublicBuckets": False}
+
 # What the mocked aws.getRegion answers (when aws:region is not set).
 MOCK_REGION = "eu-west-3"
 
@@ -164,6 +168,9 @@ class IrsaMocks(pulumi.runtime.Mocks):
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/ci",
                     "userId": "AIDAMOCK", "id": ACCOUNT_ID}
+        if args.token == "aws:s3/getAccountPublicAccessBlock:getAccountPublicAccessBlock":
+            # The account-level S3 Block Public Access; tests set ACCOUNT_BLOCK to try others.
+            return {"accountId": ACCOUNT_ID, "id": ACCOUNT_ID, **ACCOUNT_BLOCK}
         if args.token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
         if args.token == "aws:index/getRegion:getRegion":
