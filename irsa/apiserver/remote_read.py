@@ -27,6 +27,8 @@ CONNECT_TIMEOUT_SECONDS = 15
 def script(user: str, address: str, port: int, remote_command: str) -> str:
     """A bash script that prints ``remote_command``'s output from ``user@address:port``.
 
+    An IPv6 address may come in brackets (irsa:hosts allows it); ssh gets it bare.
+
     Standard input: the host key (``TYPE BASE64``) or an empty line, then the
     private key's text (nothing: use the SSH agent). On failure, one line on
     stderr naming the node, and exit 1.
@@ -51,7 +53,7 @@ fi
 if [ -s "$work/key" ]; then
   options+=(-i "$work/key" -o IdentitiesOnly=yes)
 fi
-if ! output=$(ssh "${{options[@]}}" {shlex.quote(address)} {shlex.quote(remote_command)} </dev/null 2>"$work/err"); then
+if ! output=$(ssh "${{options[@]}}" {shlex.quote(address.strip("[]"))} {shlex.quote(remote_command)} </dev/null 2>"$work/err"); then
   echo "irsa: could not read the kubeconfig from {node} over SSH: $(tail -n 1 "$work/err")" >&2
   exit 1
 fi

@@ -64,6 +64,12 @@ def test_the_remote_command_failing_fails_the_read(ssh_server, tmp_path):
     assert done.returncode == 1 and done.stdout == ""
 
 
+def test_a_bracketed_address_reaches_ssh_bare():
+    script = remote_read.script("ubuntu", "[fe80::2]", 22, "true")
+    call = next(line for line in script.splitlines() if 'ssh "${options[@]}"' in line)
+    assert ' fe80::2 true ' in call and "[" not in call
+
+
 def test_no_secret_is_on_the_command_line():
     script = remote_read.script("ubuntu", "10.0.0.5", 22, "sudo -n microk8s config")
     assert "PRIVATE KEY" not in script and "ssh-ed25519" not in script
