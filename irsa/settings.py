@@ -1087,6 +1087,8 @@ def _service_account(where: str, entry: dict[str, Any], p: _Problems) -> Service
             p.add(f"{where}.preset: {err}")
             ok = False
     ok &= _role_options(where, entry, p)
+    if ok:
+        ok &= _inline_budget(where, prefix, policy, preset, p)
     shared = _shared_with(where, entry, pattern, p)
     if shared is None:
         return None
@@ -1110,6 +1112,20 @@ def _service_account(where: str, entry: dict[str, Any], p: _Problems) -> Service
         existing=entry.get("existing", False),
         shared_with=shared,
     )
+
+
+def _inline_budget(where: str, prefix: str | None, policy: Mapping[str, Any] | None,
+                   preset: presets.Preset | None, p: _Problems) -> bool:
+    """IAM's quota of inline policy per role (all of them together, without white space),
+    sized in the longest partition name (aws-us-gov)."""
+    documents = [policies.s3_prefix_policy(prefix, "aws-us-gov")] if prefix else []
+    documents += [policy] if policy else []
+    documents += [preset.policy("aws-us-gov")] if preset else []
+    size = sum(len(policies.compact_json(d)) for d in documents)
+    return p.check(size <= presets.INLINE_POLICY_LIMIT,
+                   f"{where}: its inline policies (s3BucketPrefix, policy, preset) would be {size} "
+                   f"characters; IAM allows {presets.INLINE_POLICY_LIMIT} per role: move policy into a "
+                   "managed policy and name it in policyArns")
 
 
 def _shared_with(where: str, entry: dict[str, Any], pattern: bool,
