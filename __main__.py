@@ -101,6 +101,7 @@ cluster = ClusterIssuerConfig(
         # Only signing waits for the issuer to serve the keys; accepting them may come first.
         depends_on=served.ready,
         retire_after_seconds=settings.tokens.retire_after_seconds,
+        read_kubeconfig=settings.kubeconfig is None,
     ),
 )
 

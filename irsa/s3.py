@@ -166,6 +166,30 @@ def cloudfront_read_policy(bucket: str, path: str, distribution_arn: Any,
     }
 
 
+def account_block_problem(block_public_policy: bool, restrict_public_buckets: bool, account: str) -> str | None:
+    """Why the account's S3 Block Public Access stops an ``s3`` issuer, with the fix; None if it does not.
+
+    BlockPublicPolicy makes PutBucketPolicy of a public policy fail (AccessDenied);
+    RestrictPublicBuckets keeps anonymous readers out even when the policy is in place.
+    """
+    on = [name for name, value in (("BlockPublicPolicy", block_public_policy),
+                                   ("RestrictPublicBuckets", restrict_public_buckets)) if value]
+    if not on:
+        return None
+    return (f"account {account} has S3 Block Public Access {' and '.join(on)} on, so the s3 issuer's "
+            "public-read bucket policy would be refused (AccessDenied) or not honoured. Use "
+            "irsa:issuerHost cloudfront (no public bucket), or allow public bucket policies for the "
+            f"account: aws s3control put-public-access-block --account-id {account} "
+            "--public-access-block-configuration BlockPublicAcls=true,IgnorePublicAcls=true,"
+            "BlockPublicPolicy=false,RestrictPublicBuckets=false")
+
+
+ACCOUNT_BLOCK_UNKNOWN = (
+    "could not read the account's S3 Block Public Access settings ({reason}); if putting the issuer "
+    "bucket's policy fails with AccessDenied, account-level BlockPublicPolicy is the likely cause: "
+    "see docs/issuer-hosting.md (s3) for the fix")
+
+
 def host_kind(issuer_url: str) -> str:
     """``github``, ``s3`` or ``cloudfront`` (any other https host) for an issuer URL."""
     host = issuer_url.removeprefix("https://").split("/", 1)[0]

@@ -483,6 +483,7 @@ class Settings:
                 "irsa:webhookFailurePolicy Fail also holds up kube-system's pods (CoreDNS, the "
                 "CNI) while the webhook is down; if its own pods need them to start, none does. "
                 f"Label such pods {webhook.SKIP_LABEL}, or keep Ignore")
+        found += _rsa_host_key_warnings(self.host)
         missing = [h for h in self.host.nodes if h not in self.host.host_keys]
         if missing:
             found.append(
@@ -1003,6 +1004,19 @@ def _host_settings(v: dict[str, Any], p: _Problems, opaque: frozenset[str] = fro
     )
 
 
+def _rsa_host_key_warnings(host: HostSettings) -> list[str]:
+    """An RSA pin: pulumi-command then offers only the ssh-rsa (SHA-1) signature, which
+    OpenSSH 8.8 and later refuse by default ("no common algorithm for host key")."""
+    rsa = [h for h in host.nodes if host.host_keys.get(h, "").startswith("ssh-rsa ")]
+    if not rsa:
+        return []
+    port = f" -p {host.ssh_port}" if host.ssh_port != 22 else ""
+    return [f"irsa:sshHostKey pins an RSA key for {', '.join(rsa)}: pulumi-command then offers only "
+            "the SHA-1 ssh-rsa signature, which OpenSSH 8.8 and later refuse (\"no common algorithm "
+            "for host key\"). Pin the host's Ed25519 key instead: pulumi config set irsa:sshHostKey "
+            f"\"$(ssh-keyscan{port} -t ed25519 {' '.join(rsa)})\""]
+
+
 def _url_host(host: str) -> str:
     """A host as a URL names it: IPv6 addresses in brackets."""
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
@@ -1233,9 +1247,10 @@ def _service_account(where: str, entry: dict[str, Any], p: _Problems) -> Service
 
 def _role_quotas(where: str, account: str, prefix: str | None, policy: Any,
                  preset: presets.Preset | None, arns: list[str], p: _Problems) -> bool:
-    """IAM's per-role quotas: inline policies together, and attached managed policies."""
-    documents = [d for d in (policies.s3_prefix_policy(prefix) if prefix else None, policy,
-                             preset.policy() if preset else None) if d]
+    """IAM's per-role quotas: inline policies together (sized in the longest partition
+    name, aws-us-gov, so a stack that moves region still fits), and attached managed policies."""
+    documents = [d for d in (policies.s3_prefix_policy(prefix, "aws-us-gov") if prefix else None, policy,
+                             preset.policy("aws-us-gov") if preset else None) if d]
     size = policies.inline_size(documents)
     ok = p.check(size <= policies.INLINE_POLICIES_LIMIT,
                  f"{where} ({account}): the role's inline policies (s3BucketPrefix, policy, preset) "

@@ -74,12 +74,21 @@ IRSA_STACK_OUTPUTS = {
 }
 
 
+# What the mocked aws.s3.getAccountPublicAccessBlock answers: nothing blocked.
+ACCOUNT_BLOCK = {"blockPublicAcls": False, "ignorePublicAcls": False, "blockPublicPolicy": False,
+                 "restrictPublicBuckets": False}
+
 # What the mocked aws.getRegion answers (when aws:region is not set).
 MOCK_REGION = "eu-west-3"
 
 
 class UnknownInvoke(Exception):
     """An invoke (data source) the mocks have no realistic answer for."""
+
+
+# What the mocked command:local:run invoke prints: the same kubeconfig the host commands give.
+MOCK_KUBECONFIG = ("apiVersion: v1\nkind: Config\nclusters:\n- name: microk8s-cluster\n"
+                   "  cluster:\n    server: https://10.0.0.5:16443\n")
 
 
 class IrsaMocks(pulumi.runtime.Mocks):
@@ -90,9 +99,10 @@ class IrsaMocks(pulumi.runtime.Mocks):
     for an explicit one (as STS would after AssumeRole).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, recorder: Recorder | None = None):
         super().__init__()
         self.provider_accounts: dict[str, str] = {}
+        self.recorder = recorder
 
     def account_of(self, provider: str | None) -> str:
         """The account id behind a provider reference ("URN::ID"; empty: the default provider)."""
@@ -159,6 +169,10 @@ class IrsaMocks(pulumi.runtime.Mocks):
         return resource_id, state
 
     def call(self, args: pulumi.runtime.MockCallArgs):
+        if self.recorder is not None:
+            self.recorder.invokes.append((args.token, dict(args.args)))
+        if args.token == "command:local:run":
+            return {"stdout": MOCK_KUBECONFIG, "stderr": "", "command": args.args.get("command", "")}
         if args.token == "tls:index/getCertificate:getCertificate":
             return {
                 "certificates": [
@@ -171,6 +185,9 @@ class IrsaMocks(pulumi.runtime.Mocks):
             account = self.account_of(args.provider)
             return {"accountId": account, "arn": f"arn:aws:iam::{account}:user/ci",
                     "userId": "AIDAMOCK", "id": account}
+        if args.token == "aws:s3/getAccountPublicAccessBlock:getAccountPublicAccessBlock":
+            # The account-level S3 Block Public Access; tests set ACCOUNT_BLOCK to try others.
+            return {"accountId": ACCOUNT_ID, "id": ACCOUNT_ID, **ACCOUNT_BLOCK}
         if args.token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
         if args.token == "aws:index/getRegion:getRegion":
@@ -221,12 +238,15 @@ class Recorder:
     stack_outputs: dict[str, Resolved] = field(default_factory=dict)
     # What the real engine would have refused (e.g. a duplicate URN); checked after each run.
     engine_errors: list[str] = field(default_factory=list)
+    # Every invoke (data source) the program made: (token, arguments).
+    invokes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def fresh(self) -> None:
         """Forget the last run, as a new ``pulumi up`` of the same program would start."""
         self.registrations.clear()
         self.stack_outputs.clear()
         self.engine_errors.clear()
+        self.invokes.clear()
         install_mocks(self, runtime_settings.get_project())
 
     def of_type(self, type_: str) -> list[Registration]:
@@ -351,8 +371,8 @@ class RecordingMonitor(pulumi_mocks_module.MockMonitor):
 def install_mocks(recorder: Recorder, project: str) -> None:
     """Fresh mocks and an empty engine, recording into ``recorder``."""
     runtime_settings.set_root_resource(None)
-    monitor = RecordingMonitor(IrsaMocks(), recorder)
-    pulumi.runtime.set_mocks(IrsaMocks(), project=project, stack="test", preview=False, monitor=monitor)
+    monitor = RecordingMonitor(IrsaMocks(recorder), recorder)
+    pulumi.runtime.set_mocks(IrsaMocks(recorder), project=project, stack="test", preview=False, monitor=monitor)
     # Guard: a test must never run against anything but these mocks.
     assert runtime_settings.get_monitor() is monitor
 

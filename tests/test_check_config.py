@@ -197,3 +197,23 @@ def test_a_stack_file_that_is_not_yaml_is_one_line(project):
     result = project.irsa("check-config")
     assert result.returncode == 2
     assert len(result.stderr.splitlines()) == 1 and "cannot read it" in result.stderr
+def rsa_host_key() -> str:
+    """An RSA host key as ssh-keyscan prints it, made at run time."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    public = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
+    return public.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+
+
+def test_an_rsa_host_key_pin_is_caught_with_the_ed25519_fix(project):
+    project.stack("dev", {**BASE, "irsa:sshHostKey": rsa_host_key(), "irsa:sshPort": 2222})
+    result = project.irsa("check-config", "--stack", "dev")
+    assert result.returncode == 0, result.stdout
+    (warning,) = [line for line in result.stdout.splitlines() if "RSA" in line]
+    assert "irsa:sshHostKey pins an RSA key for node1.example.internal" in warning
+    assert "no common algorithm for host key" in warning
+    assert 'pulumi config set irsa:sshHostKey "$(ssh-keyscan -p 2222 -t ed25519 node1.example.internal)"' in warning
+    # An Ed25519 pin says nothing of the kind.
+    project.stack("dev", BASE)
+    assert "RSA" not in project.irsa("check-config", "--stack", "dev").stdout

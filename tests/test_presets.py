@@ -375,3 +375,23 @@ def test_kms_keys_and_cluster_tag_narrow_what_they_name():
 def test_bad_ec2_add_on_parameters_are_named(value, message):
     with pytest.raises(presets.PresetError, match=re.escape(message)):
         presets.parse(value)
+
+
+def test_the_roles_inline_policies_are_sized_together():
+    from irsa import settings
+    from test_program import DEV
+
+    big = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": [f"arn:aws:s3:::bucket-{i:04d}/*" for i in range(200)]}]}
+    entry = {"namespace": "kube-system", "name": "aws-load-balancer-controller",
+             "preset": {"name": "aws-load-balancer-controller"}, "policy": big}
+    with pytest.raises(settings.SettingsError) as err:
+        settings.parse({**DEV, "irsa:serviceAccounts": json.dumps([entry])})
+    (problem,) = err.value.problems
+    assert problem.startswith("irsa:serviceAccounts[0] (kube-system/aws-load-balancer-controller): the role's "
+                              "inline policies (s3BucketPrefix, policy, preset) come to ") and \
+        "IAM allows 10240 per role" in problem
+    # Each alone fits: the sum is what IAM refuses.
+    assert len(json.dumps(big, separators=(",", ":"))) < presets.INLINE_POLICY_LIMIT
+    small = {"Statement": [{"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}]}
+    settings.parse({**DEV, "irsa:serviceAccounts": json.dumps([{**entry, "policy": small}])})

@@ -258,6 +258,13 @@ def test_configuration_rules(program):
                                                "path": "/mutate", "port": 443}
 
 
+def test_fail_warns_that_kube_system_waits_too():
+    warnings = settings_module.parse({**DEV, "irsa:webhookFailurePolicy": "Fail"}).warnings
+    (warning,) = [w for w in warnings if "webhookFailurePolicy" in w]
+    assert "kube-system" in warning and "eks.amazonaws.com/skip-pod-identity-webhook" in warning
+    assert not [w for w in settings_module.parse(DEV).warnings if "webhookFailurePolicy" in w]
+
+
 def test_failure_policy_from_settings(pulumi_mocks):
     r = run(pulumi_mocks, {**DEV, "irsa:webhookFailurePolicy": "Fail"})
     assert r.one(CONFIGURATION).inputs["webhooks"][0]["failurePolicy"] == "Fail"

@@ -119,9 +119,10 @@ def test_explicit_providers_are_configured(pulumi_mocks):
     assert github.name == "github" and github.inputs["owner"] == "example-org"
     kubernetes = pulumi_mocks.one("pulumi:providers:kubernetes")
     assert kubernetes.name == "cluster" and kubernetes.inputs.get("kubeconfig")
-    # The kubeconfig is the one the host command reads back, not the default one.
-    kubeconfig_command = pulumi_mocks.by_name("cluster-kubeconfig")
-    assert kubeconfig_command.urn in pulumi_mocks.all_dependencies(kubernetes)
+    # The kubeconfig is the one read from the host (an invoke) once its API server is
+    # configured: the provider, and every Kubernetes object with it, waits for the last phase.
+    assert any(token == "command:local:run" for token, _ in pulumi_mocks.invokes)
+    assert pulumi_mocks.by_name("cluster-apiserver-retire").urn in pulumi_mocks.all_dependencies(kubernetes)
 
 
 def test_an_invoke_the_mocks_do_not_know_fails(pulumi_mocks):

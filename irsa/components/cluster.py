@@ -40,11 +40,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
+import pulumi_command.local as local
 import pulumi_command.remote as remote
 
 from irsa import apiserver
 from irsa.apiserver import kubeconfig as kubeconfig_text
 from irsa.apiserver import rollout
+from irsa.apiserver import remote_read
 from irsa.settings import HostSettings
 
 PHASES = rollout.PHASES
@@ -76,6 +78,8 @@ class ClusterIssuerConfigArgs:
     retire_after_seconds: int = 86400
     # The time now, for the retire decision (tests pass their own).
     clock: Callable[[], float] = time.time
+    # Read the admin kubeconfig from the first node (not when irsa:kubeconfig gives one).
+    read_kubeconfig: bool = True
 
 
 def connection(host: HostSettings, address: str | None = None) -> remote.ConnectionArgs:
@@ -122,7 +126,7 @@ class ClusterIssuerConfig(pulumi.ComponentResource):
     """
 
     commands: dict[str, dict[str, remote.Command]]
-    kubeconfig: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: ClusterIssuerConfigArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("irsa:cluster:ClusterIssuerConfig", name, None, opts)
@@ -224,29 +228,31 @@ class ClusterIssuerConfig(pulumi.ComponentResource):
         pulumi.Output.all(reports(retires), args.key_ids, args.issuer_url, args.previous_issuer_urls).apply(
             lambda v: _notes(self, *v, args))
 
-        first = next(iter(keys))
-        read_kubeconfig = remote.Command(
-            f"{name}-kubeconfig",
-            connection=connection(host, first),
-            create=apiserver.kubeconfig_command_line(host.distribution),
-            triggers=triggers(host, first),
-            logging=remote.Logging.NONE,
+        self.kubeconfig = None
+        if args.read_kubeconfig:
+            self.kubeconfig = self._read_kubeconfig(host, next(iter(keys)), previous_phase)
+        self.register_outputs({"kubeconfig": self.kubeconfig})
+
+    def _read_kubeconfig(self, host: HostSettings, first: str, after: list) -> pulumi.Output[str]:
+        """The first node's admin kubeconfig, read fresh on every run once ``after`` is done."""
+        # Read on every run (an invoke: nothing stored, no diff), so a client
+        # certificate the host renewed is used, instead of the one read when the
+        # stack was made (k3s's and kubeadm's last a year). It waits for the last
+        # phase, so every Kubernetes object waits for the configured API servers.
+        read = local.run_output(
+            command=remote_read.script(host.ssh_user, first, host.ssh_port,
+                                       apiserver.kubeconfig_command_line(host.distribution)),
+            interpreter=["/bin/bash", "-c"],
+            stdin=pulumi.Output.secret(remote_read.stdin(
+                host.host_keys.get(first), host.ssh_private_key.value if host.ssh_private_key else None)),
+            logging=local.Logging.NONE,
             add_previous_output_in_env=False,
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                depends_on=previous_phase,
-                delete_before_replace=True,
-                additional_secret_outputs=["stdout", "stderr"],
-            ),
+            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=after),
         )
         endpoint = host.api_endpoint
-        self.kubeconfig = pulumi.Output.secret(
-            read_kubeconfig.stdout.apply(
-                lambda text: kubeconfig_text.with_server(text, endpoint) if endpoint else text
-            )
+        return pulumi.Output.secret(
+            read.stdout.apply(lambda text: kubeconfig_text.with_server(text, endpoint) if endpoint else text)
         )
-
-        self.register_outputs({"kubeconfig": self.kubeconfig})
 
 
 def _notes(resource: pulumi.Resource, states: dict, key_ids: list[str], issuer_url: str,

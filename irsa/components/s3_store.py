@@ -86,6 +86,8 @@ class BucketStore:
             self.bucket_name = self.bucket.bucket
             self.settings = self._bucket_settings(child)
         self.base_url: pulumi.Output[str] = self._base_url()
+        if self.public and args.create_bucket:
+            _check_account_block(parent)
 
     def _bucket_name(self, args: BucketStoreArgs, opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
         if args.bucket:
@@ -173,6 +175,29 @@ class BucketStore:
 
     def _served_after(self) -> list[pulumi.Resource]:
         return []
+
+
+def _check_account_block(parent: pulumi.Resource) -> None:
+    """Stop before PutBucketPolicy when the account's S3 Block Public Access forbids a public policy.
+
+    A plain (blocking) invoke, so its failure can be caught: an account that never
+    set Block Public Access answers NoSuchPublicAccessBlockConfiguration (then
+    nothing blocks), and an identity without s3:GetAccountPublicAccessBlock cannot
+    tell (then the preview says what an AccessDenied on the policy would mean).
+    """
+    try:
+        block = aws.s3.get_account_public_access_block(opts=pulumi.InvokeOptions(parent=parent))
+    except Exception as err:  # the invoke's error: not configured, or not allowed to read it
+        text = str(err)
+        if not any(word in text.lower() for word in ("nosuchpublicaccessblockconfiguration", "not found",
+                                                     "couldn't find")):
+            pulumi.log.info(s3.ACCOUNT_BLOCK_UNKNOWN.format(reason=text.splitlines()[0][:200] if text else "?"),
+                            resource=parent)
+        return
+    problem = s3.account_block_problem(bool(block.block_public_policy), bool(block.restrict_public_buckets),
+                                       block.account_id or block.id or "?")
+    if problem:
+        raise pulumi.RunError(problem)
 
 
 class CloudFrontStore(BucketStore):
