@@ -11,7 +11,7 @@ import pytest
 from conftest import IrsaMocks, secret_value
 
 from irsa.apiserver import rollout
-from irsa.components.cluster import ClusterIssuerConfig, ClusterIssuerConfigArgs
+from irsa.components.cluster import ClusterIssuerConfigArgs
 from irsa.settings import SettingsError, parse
 
 KID_A, KID_B, KID_C = ("A" * 43, "B" * 43, "C" * 43)
@@ -84,7 +84,7 @@ def test_retire_after_is_bounded_by_the_longest_token(value, ok):
 
 @pytest.mark.parametrize(("now", "expected"), [(T0 + 60, T0 + DAY), (T0 + DAY + 1, 0)])
 def test_the_retire_commands_get_the_time_from_the_sign_steps_output(pulumi_mocks, monkeypatch, now, expected):
-    from test_cluster import HOST, make  # noqa: F401 (the issuer wiring used there)
+    from test_cluster import make
 
     original = IrsaMocks.new_resource
 
