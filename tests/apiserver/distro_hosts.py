@@ -49,6 +49,8 @@ OLD_K3S = "old-k3s"  # k3s's GetArgs before repeated values and '-'/'+' names: t
 NEVER_READY_WITH = "never-ready-with"  # holds an issuer: never ready while it signs
 PAUSE_AT = "pause-at"  # holds restart|status|token[@N]: that (N-th) call writes "paused", waits for "release"
 _NOT_READY_NOW = "not-ready-now"
+# A klog error line a healthy kube-apiserver 1.37 prints at every start (fakehost.py's too).
+STARTUP_ERROR_LINE = "E1129 06:00:00.000000   42 options.go:205] The manifest file is empty, ignoring."
 
 
 # --- how k3s builds kube-apiserver's arguments ------------------------------
@@ -489,6 +491,7 @@ class _K3sStub(_Stub):
             print('Job for k3s.service failed because the control process exited with error code.', file=sys.stderr)
             return 1
         self.start(k3s_apiserver_args(self.root, old=self.flag(OLD_K3S) is not None))
+        self.journal(STARTUP_ERROR_LINE)  # printed by every kube-apiserver 1.37 start
         problem = self.problem()
         if problem:
             # kube-apiserver runs inside k3s: its last words and k3s's fatal line go to k3s's journal.
