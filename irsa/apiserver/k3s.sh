@@ -182,12 +182,14 @@ irsa_dist_marked_key_paths() {
 k3s_ready() { [ "$(k3s kubectl get --raw /readyz 2>/dev/null)" = ok ]; }
 
 # k3s runs kube-apiserver in its own process: when kube-apiserver refuses its
-# flags, its "Error: …" or klog "E…"/"F…" lines and k3s's level=fatal line go
-# to k3s's journal (k3s logs to stderr under systemd), and k3s exits.
+# flags, its "Error: …" or klog fatal "F…" lines and k3s's level=fatal line go
+# to k3s's journal (k3s logs to stderr under systemd), and k3s exits. Not klog
+# "E…" lines: a healthy kube-apiserver prints some while it starts (1.37: "The
+# manifest file is empty, ignoring."), and they are no refusal.
 k3s_journal_errors() { # $1 epoch
   command -v journalctl >/dev/null || return 0
   journalctl -u "$K3S_SERVICE" --since "@$1" --no-pager -o cat 2>/dev/null \
-    | grep -E '(^|[[:space:]])Error: |^[EF][0-9]{4} |level=fatal' | tail -n 3 || true
+    | grep -E '(^|[[:space:]])Error: |^F[0-9]{4} |level=fatal' | tail -n 3 || true
 }
 
 # Restart, then wait until /readyz answers ok; stop early, quoting the journal,

@@ -135,12 +135,14 @@ irsa_dist_marked_key_paths() {
     $0 == added { pending = 1 }' "$1"
 }
 
-# The API server's own error lines since epoch $1, from kubelite's journal:
-# kube-apiserver prints "Error: …" when it refuses its flags, klog "E…"/"F…" lines.
+# The API server's own words of refusal since epoch $1, from kubelite's journal:
+# kube-apiserver prints "Error: …" when it refuses its flags, or a klog fatal
+# "F…" line. Not klog "E…" lines: a healthy kube-apiserver prints some while it
+# starts (1.37: "The manifest file is empty, ignoring.").
 microk8s_journal_errors() {
   command -v journalctl >/dev/null || return 0
   journalctl -u "snap.$MICROK8S_SERVICE" --since "@$1" --no-pager -o cat 2>/dev/null \
-    | grep -E '(^|[[:space:]])Error: |^[EF][0-9]{4} ' | tail -n 3 || true
+    | grep -E '(^|[[:space:]])Error: |^F[0-9]{4} ' | tail -n 3 || true
 }
 
 # Restart, then wait until ready; stop early, quoting the API server, when its

@@ -51,6 +51,8 @@ PAUSE_AT = "pause-at"  # holds restart|status|token[@N]: that (N-th) call writes
 KUBELET_LATE = "kubelet-late"  # holds N: the kubelet notices a changed manifest only at the N+1-th look
 REFUSE = "refuse"  # holds an error: the next new kube-apiserver container exits with it
 _NOT_READY_NOW = "not-ready-now"
+# A klog error line a healthy kube-apiserver 1.37 prints at every start (fakehost.py's too).
+STARTUP_ERROR_LINE = "E1129 06:00:00.000000   42 options.go:205] The manifest file is empty, ignoring."
 
 
 # --- how k3s builds kube-apiserver's arguments ------------------------------
@@ -491,6 +493,7 @@ class _K3sStub(_Stub):
             print('Job for k3s.service failed because the control process exited with error code.', file=sys.stderr)
             return 1
         self.start(k3s_apiserver_args(self.root, old=self.flag(OLD_K3S) is not None))
+        self.journal(STARTUP_ERROR_LINE)  # printed by every kube-apiserver 1.37 start
         problem = self.problem()
         if problem:
             # kube-apiserver runs inside k3s: its last words and k3s's fatal line go to k3s's journal.

@@ -7,7 +7,8 @@ the modes themselves run phase by phase on every node (every accept, then
 every sign, then every retire with nothing held back; destroy: every unsign,
 then every revert), so each mode is shown to keep the invariant on its own;
 the order and modes the component really uses, with restart counts, are in
-test_restart_budget.py.
+test_restart_budget.py. The plain rollout (setup, rotation with an issuer
+change, destroy) runs against three REAL API servers in test_real_apiserver.py.
 """
 
 from __future__ import annotations
@@ -78,34 +79,6 @@ def rollout(nodes: list[Node], keys, **changes) -> None:
         for node in nodes:
             ok(node.run(phase, keys, **changes))
             check_invariant(nodes, f"{phase} on {node.name}")
-
-
-def destroy(nodes: list[Node], keys, **changes) -> None:
-    for phase in ("unsign", "revert"):
-        for node in reversed(nodes):
-            ok(node.run(phase, keys, **changes))
-            check_invariant(nodes, f"{phase} on {node.name}")
-
-
-def test_three_nodes_keep_the_invariant_through_setup_rotation_issuer_change_and_destroy(nodes, keys):
-    check_invariant(nodes, "nothing")
-    rollout(nodes, [keys[0]])
-    for node in nodes:
-        _, kids, sign_iss, sign_kid = node.running()
-        assert (sign_iss, sign_kid) == (ISSUER, keys[0].kid)
-    # A new issuer and a new key, the old key retired, in one rollout.
-    rollout(nodes, [keys[1]], issuer_url=OTHER_ISSUER)
-    for node in nodes:
-        issuers, kids, sign_iss, sign_kid = node.running()
-        assert (sign_iss, sign_kid) == (OTHER_ISSUER, keys[1].kid)
-        assert issuers == {OTHER_ISSUER, DEFAULT_ISSUER}, "retire drops the old issuer"
-        assert keys[0].kid not in kids, "retire drops the old key"
-    # Setup: accept and sign restart; retire has nothing to drop. Change: all three restart.
-    assert [n.machine.host.restarts() for n in nodes] == [5, 5, 5]
-    destroy(nodes, [keys[1]], issuer_url=OTHER_ISSUER)
-    for node in nodes:
-        assert node.machine.host.args_path.read_bytes() == ORIGINAL
-        assert not list(node.machine.host.path("/opt/k8s").iterdir())
 
 
 def set_up(nodes: list[Node], keys) -> None:
