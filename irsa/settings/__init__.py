@@ -10,7 +10,8 @@ each concern has its module: ``keys`` (the keys table, defaults, decoding),
 ``problems`` (collecting messages), ``issuer``, ``tokens`` (signing keys and
 tokens), ``hosts`` (SSH, host keys), ``accounts`` (irsa:awsAccounts),
 ``service_accounts`` and ``roles`` (irsa:serviceAccounts and their IAM roles),
-``tags``, ``webhook_settings``. Every public name is importable from here.
+``tags``, ``webhook_settings``, and ``names`` (name patterns several keys
+share). Every public name is importable from here.
 """
 
 from __future__ import annotations
