@@ -35,6 +35,8 @@ CERTIFICATES = {
     "tls:index/locallySignedCert:LocallySignedCert": tls_state.locally_signed_cert,
 }
 REGISTERED: list[tuple[str, str]] = []
+KUBECONFIG = ("apiVersion: v1\nkind: Config\nclusters:\n- name: microk8s-cluster\n"
+              "  cluster:\n    server: https://10.0.0.5:16443\n")
 
 
 def _rsa_state(bits: int) -> dict[str, str]:
@@ -64,11 +66,12 @@ class Mocks(pulumi.runtime.Mocks):
             name = args.inputs.get("name", args.name)
             state |= {"arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}", "name": name}
         elif args.typ == "command:remote:Command":
-            state |= {"stdout": "apiVersion: v1\nkind: Config\nclusters:\n- name: microk8s-cluster\n"
-                      "  cluster:\n    server: https://10.0.0.5:16443\n", "stderr": ""}
+            state |= {"stdout": KUBECONFIG, "stderr": ""}
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs):
+        if args.token == "command:local:run":  # the kubeconfig, read from the first node each run
+            return {"stdout": KUBECONFIG, "stderr": "", "command": args.args.get("command", "")}
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/ci", "userId": "AIDA"}
         if args.token == "tls:index/getCertificate:getCertificate":
