@@ -667,7 +667,10 @@ def _build(v: dict[str, Any], p: _Problems, region: str | None = None,
     wait = v["issuerWaitSeconds"]
     if wait is not None:
         p.check(0 <= wait <= 3600, f"irsa:issuerWaitSeconds must be between 0 and 3600, got {wait}")
-    issuer = _issuer_settings(v, owner or "", repo or "", branch or "", region, p)
+    # An encrypted aws:region (a stack file checked offline) is set, but its value is
+    # unknown: another namespace's secret is not judged.
+    region_known = "aws:region" not in opaque
+    issuer = _issuer_settings(v, owner or "", repo or "", branch or "", region, p, region_known)
 
     names = v["signingKeys"]
     if names is not None:
@@ -744,9 +747,7 @@ def _build(v: dict[str, Any], p: _Problems, region: str | None = None,
             p.check(all(namespace != webhook.NAMESPACE for namespace, _ in account.subjects),
                     f"irsa:serviceAccounts[{index}].namespace {webhook.NAMESPACE} is the pod identity "
                     "webhook's own namespace, whose pods it never mutates: use another namespace")
-    # An encrypted aws:region (a stack file checked offline) is set, but its value is
-    # unknown: another namespace's secret is not judged.
-    if "aws:region" not in opaque:
+    if region_known:
         _check_partition(region, issuer, accounts, p)
     return Settings(
         issuer=issuer,
@@ -826,7 +827,7 @@ def _webhook_settings(v: dict[str, Any], p: _Problems) -> WebhookSettings:
 
 
 def _issuer_settings(v: dict[str, Any], owner: str, repo: str, branch: str, region: str | None,
-                     p: _Problems) -> IssuerSettings:
+                     p: _Problems, region_known: bool = True) -> IssuerSettings:
     """irsa:issuerHost and what each store needs (see docs/issuer-hosting.md)."""
     host = v["issuerHost"]
     # With an unknown host, what the other keys are for cannot be judged: say only that.
@@ -896,7 +897,7 @@ def _issuer_settings(v: dict[str, Any], owner: str, repo: str, branch: str, regi
             p.add("irsa:issuerHost s3 needs aws:region set in the stack (pulumi config set "
                   "aws:region REGION): the region is part of the issuer URL, which must not "
                   "change with the environment")
-        else:
+        elif region_known:
             try:
                 s3.check_region(region)
             except ValueError as err:

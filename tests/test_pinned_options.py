@@ -263,6 +263,11 @@ def test_a_plain_key_set_as_a_secret_is_left_to_its_default_and_named(project):
     report = check(project, {**BASE, "irsa:sshPrivateKey": {"secure": "v"}, "github:token": {"secure": "v"},
                              "aws:region": {"secure": "v"}})
     assert (report.problems, report.warnings) == ([], [])
+    # Not even where the settings read it: an s3 issuer's region, the region's partition.
+    report = check(project, {**BASE, "irsa:issuerHost": "s3", "aws:region": {"secure": "v"}})
+    assert (report.problems, report.warnings) == ([], [])
+    report = check(project, {**BASE, "irsa:issuerHost": "s3", "aws:region": "nowhere"})
+    assert report.problems == ["aws:region: 'nowhere' is not an AWS region name such as ap-northeast-1"]
     # Encrypted, a key the settings require counts as set; missing, it is required.
     without_host = {k: v for k, v in BASE.items() if k != "irsa:host"}
     assert check(project, without_host | {"irsa:host": {"secure": "x"}}).problems == []
