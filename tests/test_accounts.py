@@ -13,6 +13,7 @@ import pytest
 from irsa.iam_names import stack_prefix
 
 from conftest import ROOT, IrsaMocks, run_program, stack_file_config
+from support.engine_aliases import adopt
 from test_wiring import BUCKETS, EVERYTHING
 
 DEV = stack_file_config(ROOT / "Pulumi.dev.yaml")
@@ -52,13 +53,33 @@ def urns(recorder) -> set[str]:
     return {r.urn for r in recorder.registrations}
 
 
+# Resources a recorded configuration gains that replace nothing it held (each with why).
+# None so far: the GitHub store's files and the OIDC providers renamed by issuer location
+# (github_store_name) adopt the recorded ones by alias, and the host commands' accept,
+# sign and retire steps are in the recordings already.
+NEW_IN_EXISTING: dict[str, set[str]] = {name: set() for name in EXISTING}
+
+
+def tail(urn: str) -> str:
+    return urn.rsplit("::", 1)[-1]
+
+
 @pytest.mark.parametrize("name", list(EXISTING))
 def test_an_existing_stack_keeps_every_urn(pulumi_mocks, name):
+    """Every resource the stack holds is found again, by its URN or an alias as the engine
+    resolves it (parents' aliases included), and nothing is replaced: each URN the run
+    does not find in the stack is a resource the stack never had (NEW_IN_EXISTING)."""
     recorded = set((URNS / f"{name}.txt").read_text().split())
-    assert urns(run(pulumi_mocks, EXISTING[name])) == recorded
-    # Writing today's default out changes nothing either.
     explicit = {**EXISTING[name], "irsa:awsAccounts": json.dumps([{"name": "default"}])}
-    assert urns(run(pulumi_mocks, explicit)) == recorded
+    # Writing today's default out changes nothing either.
+    for config in (EXISTING[name], explicit):
+        found = adopt(run(pulumi_mocks, config).registrations, recorded)
+        assert found.errors == []
+        assert sorted(map(tail, recorded - found.kept())) == [], "deleted: no resource keeps these"
+        assert {tail(u) for u in found.created} == NEW_IN_EXISTING[name]
+        # A rename is adopted under the resource's old name, never another's.
+        for new, old in found.adopted.items():
+            assert new.split("::")[2].split("$")[-1] == old.split("::")[2].split("$")[-1], (new, old)
 
 
 def annotations(recorder) -> dict[str, str]:
@@ -87,8 +108,9 @@ def test_a_cluster_only_stack_makes_no_aws_resource_and_calls_no_aws_data_source
     assert [t for t in invoked if t.startswith("aws:")] == []
     assert annotations(r) == {"default/aws-cli": GIVEN,
                               "velero/velero": "arn:aws:iam::444444444444:role/velero"}
-    # The rest of the cluster side is all there: issuer files, host commands, the test pod.
-    assert {"issuer-discovery", "issuer-jwks", "cluster-apiserver-accept",
+    # The rest of the cluster side is all there: issuer files (named by their location,
+    # github_store_name), host commands, the test pod.
+    assert {f"{GITHUB_STORE}-discovery", f"{GITHUB_STORE}-jwks", "cluster-apiserver-accept",
             "default/aws-cli-test-pod"} <= {reg.name for reg in r.registrations}
     out = {k: v.value for k, v in r.stack_outputs.items()}
     assert out["serviceAccountRoles"] == {"default/aws-cli": GIVEN,
@@ -123,6 +145,9 @@ TWO = DEV | {
     ]),
 }
 GITHUB_ISSUER = "https://raw.githubusercontent.com/example-org/oidc-issuer/refs/heads/main"
+# Named by the issuer's location (github_store_name): the OIDC provider component and the store.
+GITHUB_OIDC = "oidc-github/example-org/oidc-issuer@main"
+GITHUB_STORE = "issuer-github/example-org/oidc-issuer@main"
 
 
 def account_of_arn(arn: str) -> str:
@@ -144,9 +169,13 @@ def test_two_accounts_each_get_a_provider_and_hold_their_roles(pulumi_mocks):
     assert json.loads(aws_provider.inputs["defaultTags"]) == {"tags": {"team": "platform"}}
 
     oidc = {reg.name: reg for reg in r.of_type(OIDC)}
-    assert set(oidc) == {"oidc-provider", "data/oidc-provider"}
-    assert provider_name(r, oidc["oidc-provider"]) is None
-    assert provider_name(r, oidc["data/oidc-provider"]) == "aws-data"
+    assert set(oidc) == {f"{GITHUB_OIDC}-provider", f"data/{GITHUB_OIDC}-provider"}
+    assert provider_name(r, oidc[f"{GITHUB_OIDC}-provider"]) is None
+    assert provider_name(r, oidc[f"data/{GITHUB_OIDC}-provider"]) == "aws-data"
+    # Each account's provider keeps the name it had before providers were named by
+    # location ("oidc", "data/oidc"): an alias, which its child follows.
+    assert [a.get("name") for a in r.by_name(GITHUB_OIDC).aliases] == ["oidc"]
+    assert [a.get("name") for a in r.by_name(f"data/{GITHUB_OIDC}").aliases] == ["data/oidc"]
     assert {reg.inputs["url"] for reg in oidc.values()} == {GITHUB_ISSUER}
 
     roles = {reg.name: reg for reg in r.of_type(ROLE)}
@@ -170,8 +199,8 @@ def test_while_moving_hosts_every_account_trusts_its_own_providers_of_both_issue
     r = run(pulumi_mocks, {**TWO, "irsa:issuerHost": "s3", "irsa:issuerBucket": "example-oidc-issuer",
                            "irsa:previousIssuerHosts": '["github"]'})
     oidc = {reg.name: provider_name(r, reg) for reg in r.of_type(OIDC)}
-    assert oidc == {"oidc-s3-provider": None, "oidc-provider": None,
-                    "data/oidc-s3-provider": "aws-data", "data/oidc-provider": "aws-data"}
+    assert oidc == {"oidc-s3-provider": None, f"{GITHUB_OIDC}-provider": None,
+                    "data/oidc-s3-provider": "aws-data", f"data/{GITHUB_OIDC}-provider": "aws-data"}
     for role in r.of_type(ROLE):
         account = DATA_ID if role.name.startswith("data/") else "123456789012"
         trust = json.loads(role.inputs["assumeRolePolicy"])
@@ -200,7 +229,26 @@ def test_adding_an_account_changes_none_of_the_default_accounts_urns(pulumi_mock
     after = urns(run(pulumi_mocks, {**DEV, "irsa:awsAccounts": TWO["irsa:awsAccounts"]}))
     assert before < after
     assert {u.rsplit("::", 1)[-1] for u in after - before} == {
-        "aws-data", "data/oidc", "data/oidc-provider"}
+        "aws-data", f"data/{GITHUB_OIDC}", f"data/{GITHUB_OIDC}-provider"}
+
+
+def test_an_assumed_accounts_provider_from_before_location_names_is_adopted_not_replaced(pulumi_mocks):
+    """A stack made when the data account's OIDC provider was data/oidc (irsa:awsAccounts
+    before providers were named by issuer location) finds it again by alias, and its IAM
+    resource too (the child follows its parent's alias), in the same account."""
+    r = run(pulumi_mocks, {**DEV, "irsa:awsAccounts": TWO["irsa:awsAccounts"]})
+    before = {
+        f"urn:pulumi:test::irsa::pulumi:pulumi:Stack$irsa:aws:OidcProvider::{name}"
+        for name in ("oidc", "data/oidc")} | {
+        f"urn:pulumi:test::irsa::irsa:aws:OidcProvider${OIDC}::{name}-provider"
+        for name in ("oidc", "data/oidc")}
+    found = adopt(r.registrations, before)
+    assert found.errors == [] and found.kept() == before
+    assert {tail(new): tail(old) for new, old in found.adopted.items()} == {
+        GITHUB_OIDC: "oidc", f"{GITHUB_OIDC}-provider": "oidc-provider",
+        f"data/{GITHUB_OIDC}": "data/oidc", f"data/{GITHUB_OIDC}-provider": "data/oidc-provider"}
+    data_provider = next(reg for reg in r.of_type(OIDC) if reg.name == f"data/{GITHUB_OIDC}-provider")
+    assert provider_name(r, data_provider) == "aws-data"
 
 
 def test_a_role_moving_between_accounts_is_a_new_resource(pulumi_mocks):

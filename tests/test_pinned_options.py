@@ -48,10 +48,16 @@ def test_bucket_presets_reach_the_bucket_and_its_objects_not_a_prefix_of_buckets
     assert velero == {
         "EbsSnapshots": (["ec2:DescribeVolumes", "ec2:DescribeSnapshots", "ec2:CreateTags",
                           "ec2:CreateVolume", "ec2:CreateSnapshot", "ec2:DeleteSnapshot"], ["*"], None),
-        "BackupObjects": (["s3:GetObject", "s3:DeleteObject", "s3:PutObject", "s3:AbortMultipartUpload",
-                           "s3:ListMultipartUploadParts"], [f"arn:aws:s3:::{BUCKET}/*"], None),
+        # s3:PutObjectTagging: velero-plugin-for-aws's documented policy since 2024-09 (presets.velero).
+        "BackupObjects": (["s3:GetObject", "s3:DeleteObject", "s3:PutObject", "s3:PutObjectTagging",
+                           "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+                          [f"arn:aws:s3:::{BUCKET}/*"], None),
         "ListBackupBucket": (["s3:ListBucket"], [f"arn:aws:s3:::{BUCKET}"], None),
     }
+    # The same bucket and objects in the stack's partition, nothing else.
+    china = statements(presets.parse({"name": "velero", "bucket": BUCKET}).policy("aws-cn"))
+    assert china["BackupObjects"][1] == [f"arn:aws-cn:s3:::{BUCKET}/*"]
+    assert china["ListBackupBucket"][1] == [f"arn:aws-cn:s3:::{BUCKET}"]
     assert statements(policy(name="s3-bucket", bucket=BUCKET)) == {
         "ListBucket": (["s3:ListBucket"], [f"arn:aws:s3:::{BUCKET}"], None),
         "ReadWriteObjects": (["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
@@ -89,10 +95,14 @@ def test_parameters_are_read_as_parameters_and_secrets_as_secrets():
 def test_route53_presets_reach_the_given_zones_and_list_calls_stay_on_star():
     zones = [f"arn:aws:route53:::hostedzone/{ZONE}", "arn:aws:route53:::hostedzone/Z99"]
     assert statements(policy(name="external-dns", hostedZoneIds=[ZONE, "Z99"])) == {
-        "ChangeRecordsInZones": (["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets"],
-                                 zones, None),
-        "ListZones": (["route53:ListHostedZones", "route53:ListTagsForResources"], ["*"], None),
+        # ListTagsForResources on the zones, as external-dns's AWS tutorial narrows it (presets.external_dns).
+        "ChangeRecordsInZones": (["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets",
+                                  "route53:ListTagsForResources"], zones, None),
+        "ListZones": (["route53:ListHostedZones"], ["*"], None),
     }
+    gov = statements(presets.parse({"name": "external-dns", "hostedZoneIds": [ZONE]}).policy("aws-us-gov"))
+    assert gov["ChangeRecordsInZones"][1] == [f"arn:aws-us-gov:route53:::hostedzone/{ZONE}"]
+    assert gov["ListZones"][1] == ["*"]
     txt = {"ForAllValues:StringEquals": {"route53:ChangeResourceRecordSetsRecordTypes": ["TXT"]}}
     assert statements(policy(name="cert-manager", hostedZoneIds=[ZONE, "Z99"])) == {
         "GetChange": (["route53:GetChange"], ["arn:aws:route53:::change/*"], None),
@@ -211,7 +221,8 @@ def test_only_a_mapping_of_secure_alone_is_an_encrypted_value(project, value):
     assert not project_config.is_encrypted(value)
     # Not encrypted, so its type is checked (an encrypted value's is not: it cannot be read).
     report = check(project, {**BASE, "irsa:sshPrivateKey": value})
-    assert report.problems == [f"irsa:sshPrivateKey: value {value!r} is not a string"]
+    # Shown as JSON on one line, as the Pulumi CLI would print the value.
+    assert report.problems == [f"irsa:sshPrivateKey: value {json.dumps(value)} is not a string"]
 
 
 def test_an_encrypted_value_is_a_set_secret_with_unknown_content(project):
@@ -229,7 +240,7 @@ def test_a_key_counts_as_set_under_the_projects_namespace_not_anothers(project):
     config = {k: v for k, v in BASE.items() if k != "irsa:githubOwner"} | {"other:githubOwner": "example-org"}
     assert check(project, config).problems == ["irsa:githubOwner is required: pulumi config set irsa:githubOwner VALUE"]
     assert check(project, {**BASE}).problems == []
-    assert check(project, {**BASE, "irsa:keyBits": None}).problems == ["irsa:keyBits: value None is not a integer"]
+    assert check(project, {**BASE, "irsa:keyBits": None}).problems == ["irsa:keyBits: value null is not an integer"]
 
 
 def test_a_required_key_the_cli_sees_unset_is_named():
@@ -252,6 +263,11 @@ def test_a_plain_key_set_as_a_secret_is_left_to_its_default_and_named(project):
     report = check(project, {**BASE, "irsa:sshPrivateKey": {"secure": "v"}, "github:token": {"secure": "v"},
                              "aws:region": {"secure": "v"}})
     assert (report.problems, report.warnings) == ([], [])
+    # Not even where the settings read it: an s3 issuer's region, the region's partition.
+    report = check(project, {**BASE, "irsa:issuerHost": "s3", "aws:region": {"secure": "v"}})
+    assert (report.problems, report.warnings) == ([], [])
+    report = check(project, {**BASE, "irsa:issuerHost": "s3", "aws:region": "nowhere"})
+    assert report.problems == ["aws:region: 'nowhere' is not an AWS region name such as ap-northeast-1"]
     # Encrypted, a key the settings require counts as set; missing, it is required.
     without_host = {k: v for k, v in BASE.items() if k != "irsa:host"}
     assert check(project, without_host | {"irsa:host": {"secure": "x"}}).problems == []
@@ -260,7 +276,7 @@ def test_a_plain_key_set_as_a_secret_is_left_to_its_default_and_named(project):
 
 def test_the_cli_rules_stop_the_check_before_the_settings(project):
     report = check(project, {**BASE, "irsa:keyBits": "big", "irsa:hots": "x"})
-    assert report.problems == ["irsa:keyBits: value 'big' is not a integer"]
+    assert report.problems == ['irsa:keyBits: value "big" is not an integer']
     report = check(project, {**BASE, "irsa:hots": "x"})
     assert report.problems == ["irsa:hots is not a configuration key of this project (did you mean irsa:hosts?)"]
 
@@ -282,7 +298,7 @@ def test_arrays_check_their_items_and_need_an_items_type():
     assert project_config.cli_rule_violations({"name": "p", "config": {
         "a": {"type": "array"}, "b": {"type": "float"}, "c": {"type": "integer", "default": "x"},
         "other:k": {"value": 1}, "other:j": {"type": "string"}, "d": "plain"}}) == [
-        "a: an array needs items", "b: unknown type 'float'", "c: default 'x' is not a integer",
+        "a: an array needs items", "b: unknown type 'float'", 'c: default "x" is not an integer',
         "other:j: a key of another namespace may only carry a value"]
 
 
@@ -298,7 +314,7 @@ def test_every_rule_is_checked_past_keys_it_skips():
     project = {"name": "p", "config": {"other:k": {"type": "string"}, "untyped": {"default": 1},
                                        "p:a": {"type": "string"}, "b": {"type": "integer"}}}
     assert project_config.stack_violations(project, {"config": {"p:b": "x"}}) == [
-        "p:a: required, not set", "p:b: value 'x' is not a integer"]
+        "p:a: required, not set", 'p:b: value "x" is not an integer']
     assert project_config.stack_violations(project, {"config": {"p:a": {"secure": "v"}, "p:b": "1"}}) == []
     assert project_config.stack_violations(project, {}) == ["p:a: required, not set", "p:b: required, not set"]
 
@@ -316,7 +332,7 @@ def test_project_and_stack_file_problems_all_reach_the_report(tmp_path):
         "irsa:hots is not a configuration key of this project (did you mean irsa:hosts?)"]
     stack.write_text(yaml.safe_dump({"config": {**BASE, "irsa:keyBits": "big"}}))
     assert check_config.check(tmp_path, stack).problems == [
-        "badRule: unknown type 'float'", "irsa:keyBits: value 'big' is not a integer"]
+        "badRule: unknown type 'float'", 'irsa:keyBits: value "big" is not an integer']
 
 
 def test_stack_files_and_their_names(tmp_path):
@@ -355,4 +371,4 @@ def test_an_untyped_key_is_not_the_clis_and_a_secret_problem_does_not_stop_the_c
     project = {"name": "p", "config": {"s": {"type": "string", "secret": True}, "untyped": {"description": "x"},
                                        "b": {"type": "integer", "default": 1}}}
     assert project_config.stack_violations(project, {"config": {"p:s": "plain", "p:b": "x"}}) == [
-        "p:s: must be set as a secret", "p:b: value 'x' is not a integer"]
+        "p:s: must be set as a secret", 'p:b: value "x" is not an integer']

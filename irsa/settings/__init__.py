@@ -245,7 +245,10 @@ def _build(v: dict[str, Any], p: _Problems, region: str | None = None,
 
     The order of the checks is the order of the messages.
     """
-    issuer = _issuer(v, region, p)
+    # An encrypted aws:region (a stack file checked offline) is set, but its value is
+    # unknown: another namespace's secret is not judged.
+    region_known = "aws:region" not in opaque
+    issuer = _issuer(v, region, p, region_known)
     keys = _key_settings(v, p)
     tokens = _token_settings(v, p)
     host = _host_settings(v, p, opaque)
@@ -268,7 +271,8 @@ def _build(v: dict[str, Any], p: _Problems, region: str | None = None,
             p.check(all(namespace != webhook.NAMESPACE for namespace, _ in account.subjects),
                     f"irsa:serviceAccounts[{index}].namespace {webhook.NAMESPACE} is the pod identity "
                     "webhook's own namespace, whose pods it never mutates: use another namespace")
-    _check_partition(region, issuer, accounts, p)
+    if region_known:
+        _check_partition(region, issuer, accounts, p)
     return Settings(
         issuer=issuer,
         keys=keys,

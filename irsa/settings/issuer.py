@@ -81,7 +81,7 @@ class IssuerSettings:
         return (self.host, *self.previous_hosts)
 
 
-def _issuer(v: dict[str, Any], region: str | None, p: _Problems) -> IssuerSettings:
+def _issuer(v: dict[str, Any], region: str | None, p: _Problems, region_known: bool = True) -> IssuerSettings:
     """The GitHub repository keys, irsa:issuerWaitSeconds, and where the issuer is published."""
     owner, repo, branch = v["githubOwner"], v["githubRepository"], v["githubBranch"]
     host_kind, previous = v["issuerHost"], v["previousIssuerHosts"]
@@ -104,11 +104,11 @@ def _issuer(v: dict[str, Any], region: str | None, p: _Problems) -> IssuerSettin
     wait = v["issuerWaitSeconds"]
     if wait is not None:
         p.check(0 <= wait <= 3600, f"irsa:issuerWaitSeconds must be between 0 and 3600, got {wait}")
-    return _issuer_settings(v, owner or "", repo or "", branch or "", region, p)
+    return _issuer_settings(v, owner or "", repo or "", branch or "", region, p, region_known)
 
 
 def _issuer_settings(v: dict[str, Any], owner: str, repo: str, branch: str, region: str | None,
-                     p: _Problems) -> IssuerSettings:
+                     p: _Problems, region_known: bool = True) -> IssuerSettings:
     """irsa:issuerHost and what each store needs (see docs/issuer-hosting.md)."""
     host = v["issuerHost"]
     # With an unknown host, what the other keys are for cannot be judged: say only that.
@@ -178,7 +178,7 @@ def _issuer_settings(v: dict[str, Any], owner: str, repo: str, branch: str, regi
             p.add("irsa:issuerHost s3 needs aws:region set in the stack (pulumi config set "
                   "aws:region REGION): the region is part of the issuer URL, which must not "
                   "change with the environment")
-        else:
+        elif region_known:
             try:
                 s3.check_region(region)
             except ValueError as err:
