@@ -113,3 +113,18 @@ def test_a_repeated_issuer_is_what_the_fake_api_server_refuses(machine, keys):
 
     assert result.returncode != 0
     assert f'Error: service-account-issuer "{DEFAULT_ISSUER}" is already specified' in result.stderr
+
+
+def test_accept_on_a_host_that_names_our_issuer_by_hand_adds_it_no_second_time(machine, keys, hand_key):
+    # The host signs with its own line naming irsa's issuer: accept keeps that signer and
+    # must not repeat the issuer (kube-apiserver refuses a repeated one).
+    text = configure_by_hand(machine, hand_key, ISSUER)
+
+    ok(machine.run("accept", host_config([keys[0]])))
+
+    after = running(machine)
+    assert after.issuers == [ISSUER]
+    assert after.signing_key_file == HAND_PRIVATE
+    assert f"/opt/k8s/irsa-sa-{keys[0].kid}.pub" in after.key_files
+    ok(machine.revert(host_config([keys[0]])))
+    assert machine.host.args_path.read_bytes() == text

@@ -9,6 +9,7 @@ lock's timeout, in which modes workloads restart, and what retire keeps.
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import subprocess
 import time
@@ -21,6 +22,7 @@ from apiserver.distro_machine import distro_machine
 from apiserver.fakehost import PAUSE_AT, service_account_flags
 from apiserver.harness import DEFAULT_ISSUER, ISSUER, host_config
 
+from irsa import apiserver
 from irsa.apiserver import common
 
 OTHER_ISSUER = "https://raw.githubusercontent.com/example-org/oidc-issuer/refs/heads/next"
@@ -300,3 +302,16 @@ def test_the_follower_prints_whole_lines_once_and_the_last_one_at_the_end(tmp_pa
     log = tmp_path / "run.log"
     assert _follow(log, "irsa: one\nirsa: tw", "o\nirsa: thr", "ee") == [
         "irsa: one\n", "irsa: two\n", "", "irsa: three\n"]
+
+
+def test_the_script_run_by_hand_without_root_says_so_and_touches_nothing(machine, keys):
+    # command_line goes through sudo; a script started by hand as another user must stop at once.
+    script = apiserver.host_script("microk8s", host_config([keys[0]]))
+    drop = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if os.geteuid() == 0 else []
+    before = machine.host.args_path.read_bytes()
+    result = subprocess.run([*drop, "bash", "-s", "--", "apply"], input=script, capture_output=True, text=True,
+                            env={"PATH": f"{machine.host.bin}:/usr/bin:/bin", "IRSA_HOST_ROOT": str(machine.host.root)},
+                            timeout=60)
+    assert result.returncode == 1
+    assert result.stderr == "irsa: error on node: must run as root (the command line goes through sudo -n for other users)\n"
+    assert machine.host.args_path.read_bytes() == before and machine.host.calls() == []

@@ -12,7 +12,11 @@ where their packages put them, so the run must find ``/snap/bin/microk8s``,
 
 from __future__ import annotations
 
+import os
+import subprocess
+
 import pytest
+from support.unavailable import skip_or_fail as unavailable
 
 from apiserver import fakehost, systemd_run
 from apiserver.distro_hosts import K3sHost, KubeadmHost
@@ -39,8 +43,18 @@ def _signing_issuer(distribution: str, host) -> str:
     return host.running().issuers[0]
 
 
+@pytest.fixture(scope="module")
+def mount_namespaces() -> None:
+    """The host of its own root needs a private mount namespace: root and unshare(1)."""
+    if os.geteuid() != 0:
+        unavailable("the systemd host is built in a mount namespace of its own: run as root")
+    probe = subprocess.run(["unshare", "--mount", "--propagation", "private", "true"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        unavailable(f"unshare --mount fails here: {probe.stderr.strip()}")
+
+
 @pytest.mark.parametrize("distribution", ["microk8s", "k3s", "kubeadm"])
-def test_systemd_run_unit_finds_the_distributions_programs(distribution, keys, distro_key, tmp_path):
+def test_systemd_run_unit_finds_the_distributions_programs(distribution, keys, distro_key, tmp_path, mount_namespaces):
     host = _host(distribution, distro_key, tmp_path)
     node = systemd_run.SystemdHost(distribution, host, tmp_path)
     config = host_config(keys[:1])
