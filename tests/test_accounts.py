@@ -59,6 +59,14 @@ def urns(recorder) -> set[str]:
 # sign and retire steps are in the recordings already.
 NEW_IN_EXISTING: dict[str, set[str]] = {name: set() for name in EXISTING}
 
+# Resources a recorded configuration loses on purpose (each with why); deleting them
+# changes nothing outside Pulumi's state.
+GONE_FROM_EXISTING = {
+    # #22: the kubeconfig is read by a command.local.run invoke every run. The old
+    # remote command had only `create`, so its deletion runs nothing on the host.
+    "irsa:cluster:ClusterIssuerConfig$command:remote:Command::cluster-kubeconfig",
+}
+
 
 def tail(urn: str) -> str:
     return urn.rsplit("::", 1)[-1]
@@ -75,7 +83,8 @@ def test_an_existing_stack_keeps_every_urn(pulumi_mocks, name):
     for config in (EXISTING[name], explicit):
         found = adopt(run(pulumi_mocks, config).registrations, recorded)
         assert found.errors == []
-        assert sorted(map(tail, recorded - found.kept())) == [], "deleted: no resource keeps these"
+        gone = {u.split("::", 2)[-1] for u in recorded - found.kept()}
+        assert gone <= GONE_FROM_EXISTING, "deleted: no resource keeps these"
         assert {tail(u) for u in found.created} == NEW_IN_EXISTING[name]
         # A rename is adopted under the resource's old name, never another's.
         for new, old in found.adopted.items():
