@@ -30,13 +30,14 @@ import argparse
 import json
 import random
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from hand_mutations import copy_tree  # scripts/ is on sys.path when a script here runs
 
 ROOT = Path(__file__).resolve().parent.parent
 SHELL_DIR = "irsa/apiserver"
@@ -160,17 +161,6 @@ def all_mutants(texts: dict[str, str] | None = None) -> list[Mutant]:
     """Every mutant bash can parse, in file and line order."""
     texts = texts or {f: (ROOT / SHELL_DIR / f).read_text() for f in FILES}
     return [m for f in FILES for m in mutants_of(f, texts[f]) if parses(m, texts[f])]
-
-
-def copy_tree(destination: Path) -> None:
-    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT,
-                            capture_output=True, check=True).stdout.decode().split("\0")
-    for name in filter(None, listed):
-        source = ROOT / name
-        if source.is_file():
-            target = destination / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
 
 
 def run_one(tree: Path, mutant: Mutant, timeout: int) -> tuple[str, str, float]:
