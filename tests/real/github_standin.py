@@ -27,6 +27,7 @@ import itertools
 import json
 import ssl
 import threading
+import zlib
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -182,7 +183,7 @@ class GitHubStandIn:
 
     def _repo_json(self, repo: Repository) -> dict[str, Any]:
         full = f"{repo.owner}/{repo.name}"
-        return {"id": abs(hash(full)) % 10**8, "name": repo.name, "full_name": full,
+        return {"id": zlib.crc32(full.encode()) % 10**8, "name": repo.name, "full_name": full,
                 "owner": {"login": repo.owner, "type": "Organization"}, "private": False,
                 "visibility": "public", "default_branch": repo.default_branch,
                 "url": f"{self._api}/repos/{full}", "html_url": f"https://github.example/{full}"}

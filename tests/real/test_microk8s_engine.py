@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import jwt
 import pytest
 
 from real import parts
@@ -155,6 +156,36 @@ def test_3_adding_a_service_account_changes_nothing_on_the_host(scenario: Scenar
     account = kube.get("/api/v1/namespaces/team/serviceaccounts/worker")
     assert account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == s.accounts[1]["roleArn"]
     s.done.add("3")
+
+
+def test_4_key_rotation_keeps_old_tokens_and_signs_with_the_new_key(scenario: Scenario, github: GitHubStandIn):
+    s = scenario
+    s.need("1")
+    outputs = s.ws.outputs()
+    kube = Kube.from_kubeconfig(outputs["kubeconfig"])
+    old_kid = outputs["signingKeyIds"][0]
+    old_token = kube.token_for("default", "app", AUDIENCE)
+    s.ws.write_config(s.config(signingKeys=["second", "primary"]))
+    with timed("4 rotation up"):
+        s.ws.up()
+    outputs = s.ws.outputs()
+    new_kid, kept_kid = outputs["signingKeyIds"]
+    assert kept_kid == old_kid and new_kid != old_kid
+    _discovery, jwks = published(github)
+    assert sorted(k["kid"] for k in jwks["keys"]) == sorted([new_kid, old_kid])
+    kube = Kube.from_kubeconfig(outputs["kubeconfig"])
+    # The API server still accepts what the old key signed...
+    review = kube.token_review(old_token, [AUDIENCE])
+    assert review.get("authenticated") is True, review
+    # ...and signs new tokens with the new key, for the same issuer.
+    token = kube.token_for("default", "app", AUDIENCE)
+    claims = verify_token(token, jwks, ISSUER)
+    assert jwt.get_unverified_header(token)["kid"] == new_kid
+    assert claims["iss"] == ISSUER
+    served = {k["kid"] for k in kube.get("/openid/v1/jwks")["keys"]}
+    assert {new_kid, old_kid} <= served
+    s.first_up_restarts = s.node.restarts()
+    s.done.add("4")
 
 
 def test_8_the_real_webhook_mutates_pods_of_annotated_service_accounts(scenario: Scenario, real_bin, real_dir,
