@@ -194,7 +194,7 @@ def test_8_the_real_webhook_mutates_pods_of_annotated_service_accounts(scenario:
     MutatingWebhookConfiguration pointed at it by URL (no kube-proxy: a Service cannot reach it)."""
     s = scenario
     s.need("1")
-    webhook_bin = parts.bin_dir(*parts.WEBHOOK) / parts.WEBHOOK[0]
+    webhook_bin = parts.binary(parts.WEBHOOK[0])
     outputs = s.ws.outputs()
     kube = Kube.from_kubeconfig(outputs["kubeconfig"])
     with timed("8 webhook"):

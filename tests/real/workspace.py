@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from real import parts
 from real.names import HostNames
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,7 +72,7 @@ class Workspace:
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("PULUMI_", "GITHUB_", "AWS_", "KUBECONFIG", "VIRTUAL_ENV", "PYTHON"))}
         env.update({
-            "PATH": f"{self.bin_dir}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "PATH": f"{parts.path_prefix()}:{os.environ.get('PATH', '/usr/bin:/bin')}",
             "PULUMI_HOME": str(self.directory / "home"),
             "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
             "PULUMI_SKIP_UPDATE_CHECK": "true",
