@@ -48,6 +48,7 @@ if str(TESTS) not in sys.path:
 
 from apiserver.fakehost import flag_values, kubelite_args  # noqa: E402
 
+PAUSE = "pause-restart"
 EVENT_RATE_LIMIT = """apiVersion: apiserver.config.k8s.io/v1
 kind: AdmissionConfiguration
 plugins:
@@ -154,6 +155,9 @@ class MicroK8sHost:
         """The flags of the running API server that came from the args file (the test's own left out)."""
         argv = json.loads((self.state / "running-argv").read_text())
         return flag_values([a for a in argv[1:] if a not in json.loads((self.state / "added").read_text())])
+
+    def wait_ready(self, timeout: float) -> bool:
+        return _wait_ready(self.state, timeout)
 
     def kubeconfig(self) -> str:
         return _config(self.state)
@@ -378,6 +382,12 @@ def main(argv: list[str]) -> int:
     state, program, args = Path(argv[1]), argv[2], argv[3:]
     if program == "snap":
         if args[:1] == ["restart"]:
+            # A test holds the restart here (to cut the SSH session meanwhile) by creating PAUSE.
+            if (state / PAUSE).exists():
+                (state / "paused").write_text(str(os.getpid()))
+                deadline = time.monotonic() + 600
+                while (state / PAUSE).exists() and time.monotonic() < deadline:
+                    time.sleep(0.2)
             _stop_apiserver(state)
             _start_apiserver(state)
             count = int((state / "restarts").read_text() or 0) if (state / "restarts").exists() else 0

@@ -12,7 +12,9 @@ lines stay exactly what a user's host runs.
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -54,6 +56,32 @@ class NodeSshd:
                 "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
                 "-o", f"UserKnownHostsFile={known}", "-o", "LogLevel=ERROR", f"root@{self.address}", command]
         return subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=timeout, check=False)
+
+    def kill_sessions(self) -> list[int]:
+        """Kill every SSH session of this server (the listener stays): a cut connection."""
+        found = subprocess.run(["pgrep", "-f", f"sshd: root@"], capture_output=True, text=True).stdout.split()
+        mine = []
+        for pid in found:
+            # Only sessions of this server: its listener is an ancestor.
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            parent = int(next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:")))
+            while parent > 1 and parent != self.process.pid:
+                try:
+                    status = Path(f"/proc/{parent}/status").read_text()
+                except OSError:
+                    break
+                parent = int(next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:")))
+            if parent == self.process.pid:
+                mine.append(int(pid))
+        for pid in mine:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        return mine
 
     def log(self) -> str:
         return (self.directory / "sshd.log").read_text(errors="replace")

@@ -18,7 +18,7 @@ from pathlib import Path
 import jwt
 import pytest
 
-from real import parts
+from real import apiserver_host, parts
 from real.github_standin import GitHubStandIn
 from real.kube import Kube
 from real.local_webhook import LocalWebhook, kube_pod, kube_service_account, pod_mutation
@@ -41,10 +41,13 @@ class Scenario:
     accounts: list[dict]
     done: set[str]
 
+    settings: dict
+
     def config(self, **more) -> dict:
+        """The stack file for the node, with what earlier scenarios changed (``settings``) and ``more``."""
         return stack_config(hosts=[self.node.sshd.address], port=self.node.sshd.port,
                             host_key=self.node.sshd.pin("ssh-ed25519"), api_endpoint=self.node.api_endpoint,
-                            accounts=self.accounts, **more)
+                            accounts=self.accounts, **{**self.settings, **more})
 
     def need(self, *names: str) -> None:
         missing = [n for n in names if n not in self.done]
@@ -58,6 +61,7 @@ def scenario(real_bin: Path, real_dir: Path, host_names, github: GitHubStandIn, 
     _ca, bundle, _only = test_ca
     s = Scenario()
     s.done = set()
+    s.settings = {}
     s.accounts = [service_account("default", "app")]
     s.node = start_microk8s_node(real_dir / "node-1", real_bin, host_names)
     s.before = s.node.snapshot()
@@ -165,7 +169,8 @@ def test_4_key_rotation_keeps_old_tokens_and_signs_with_the_new_key(scenario: Sc
     kube = Kube.from_kubeconfig(outputs["kubeconfig"])
     old_kid = outputs["signingKeyIds"][0]
     old_token = kube.token_for("default", "app", AUDIENCE)
-    s.ws.write_config(s.config(signingKeys=["second", "primary"]))
+    s.settings["signingKeys"] = ["second", "primary"]
+    s.ws.write_config(s.config())
     with timed("4 rotation up"):
         s.ws.up()
     outputs = s.ws.outputs()
@@ -220,6 +225,44 @@ def test_8_the_real_webhook_mutates_pods_of_annotated_service_accounts(scenario:
                 assert pod_mutation(system_pod) == {}, system_pod
             hook.restore_configuration()
     s.done.add("8")
+
+
+def test_12_ssh_session_cut_during_up_then_next_up_converges(scenario: Scenario):
+    """The restart is held, the node's SSH sessions are killed: the host finishes on its own (detached
+    run), the interrupted ``up`` fails, and the next ``up`` converges."""
+    s = scenario
+    s.need("1")
+    audiences = ["https://kubernetes.default.svc", "https://irsa.test"]
+    s.settings["apiAudiences"] = audiences
+    s.ws.write_config(s.config())
+    pause = s.node.host.state / apiserver_host.PAUSE
+    paused = s.node.host.state / "paused"
+    paused.unlink(missing_ok=True)
+    pause.write_text("")
+    with timed("12 cut + converge"):
+        running = s.ws.start_pulumi("up", "--yes", "--non-interactive", "--skip-preview")
+        try:
+            deadline = time.monotonic() + 600
+            while not paused.exists() and running.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.5)
+            assert paused.exists(), "the up never reached the restart"
+            killed = s.node.sshd.kill_sessions()
+            assert killed, "no SSH session to cut"
+        finally:
+            pause.unlink(missing_ok=True)
+        output, _ = running.communicate(timeout=900)
+        interrupted = running.returncode
+        # The host run was detached: it finishes the restart by itself.
+        kube_ready = s.node.host.wait_ready(180)
+        assert kube_ready, "the API server did not come back after the cut"
+        converge = s.ws.up()
+    flags = s.node.running_flags()
+    assert flags["--api-audiences"][-1].split(",") == audiences, converge.output
+    s.ws.preview("--expect-no-changes")
+    TIMES["12 interrupted up exit"] = interrupted
+    print("\ninterrupted up:", interrupted, output[-1500:])
+    s.first_up_restarts = s.node.restarts()
+    s.done.add("12")
 
 
 def test_11_host_key_pins(scenario: Scenario):

@@ -100,6 +100,11 @@ class Workspace:
             raise AssertionError(f"{' '.join(argv)} exited {code} after {run.seconds:.0f}s:\n{output[-6000:]}")
         return run
 
+    def start_pulumi(self, *args: str) -> subprocess.Popen:
+        """A pulumi command started in the background (its output read with communicate())."""
+        return subprocess.Popen(self.names.wrap([str(self.bin_dir / "pulumi"), *args]), cwd=self.project,
+                                env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
     def pulumi(self, *args: str, timeout: float = 900, check: bool = True, stdin: str | None = None) -> Run:
         return self.run([str(self.bin_dir / "pulumi"), *args], timeout=timeout, check=check, stdin=stdin)
 
