@@ -176,8 +176,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_microk8s_host(directory: Path, bin_dir: Path, addresses: tuple[str, ...] = ()) -> MicroK8sHost:
-    """Lay out the host (MicroK8s's real default args file, its certs), start etcd and the API server."""
+def start_microk8s_host(directory: Path, addresses: tuple[str, ...] = (),
+                        wrap: list[str] | None = None) -> MicroK8sHost:
+    """Lay out the host (MicroK8s's real default args file, its certs), start etcd and the API server.
+
+    ``wrap`` is a command prefix the API server runs under (the test's private host names).
+    """
     from real import parts
 
     root, state, stubs = directory / "root", directory / "state", directory / "bin"
@@ -200,7 +204,7 @@ def start_microk8s_host(directory: Path, bin_dir: Path, addresses: tuple[str, ..
         stdout=etcd_log, stderr=subprocess.STDOUT, start_new_session=True)
     (state / "etcd.pid").write_text(str(etcd.pid))
     settings = {"root": str(root), "port": port, "etcd": f"http://127.0.0.1:{etcd_port}",
-                "apiserver": str(parts.binary("kube-apiserver"))}
+                "apiserver": str(parts.binary("kube-apiserver")), "wrap": list(wrap or [])}
     (state / "settings.json").write_text(json.dumps(settings))
     for program in ("snap", "microk8s", "journalctl"):
         stub = stubs / program
@@ -278,7 +282,7 @@ def _start_apiserver(state: Path) -> None:
     log = open(state / "apiserver.log", "ab")  # noqa: SIM115
     log.write(f"--- start {time.time():.0f}\n".encode())
     log.flush()
-    process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+    process = subprocess.Popen([*_settings(state).get("wrap", []), *argv], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                start_new_session=True)
     (state / "apiserver.pid").write_text(str(process.pid))
     (state / "running-argv").write_text(json.dumps(argv))

@@ -89,21 +89,3 @@ def test_jwks_wait_fetches_the_committed_documents_as_sts_would(github, test_ca,
     # Outside the namespace, the name is not ours: nothing on this machine was changed.
     assert RAW_HOST not in Path("/etc/hosts").read_text()
 
-
-def test_node_sshd_sessions_see_the_test_host_names_and_the_host_env(host_names, tmp_path):
-    """A node's sessions (and the API server they start) resolve the test's names; SetEnv reaches them."""
-    from support.sshd import free_port
-
-    from real.names import loopback_address
-    from real.sshd_host import start_node_sshd
-
-    node = start_node_sshd(loopback_address(), free_port(), {"IRSA_HOST_ROOT": str(tmp_path)}, host_names)
-    try:
-        done = node.ssh(f"echo $IRSA_HOST_ROOT; getent hosts {RAW_HOST}")
-        assert done.returncode == 0, done.stderr
-        root, resolved = done.stdout.splitlines()
-        assert root == str(tmp_path)
-        assert resolved.split()[0] == host_names.names[RAW_HOST]
-        assert node.pin("ssh-rsa").startswith(f"{node.address} ssh-rsa AAAA")
-    finally:
-        node.stop()
