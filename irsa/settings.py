@@ -31,6 +31,10 @@ HOST_KEY_TYPES = (
     "ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
     "ssh-rsa", "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com",
 )
+# pulumi-command offers the pinned key's type as the only host key algorithm; for an
+# RSA key that is SHA-1 "ssh-rsa", which OpenSSH >= 8.8 no longer accepts (it offers
+# rsa-sha2-256/512): such a pin can never connect (tests/real/test_ssh_host_key_pins.py).
+UNPINNABLE_HOST_KEY_TYPES = ("ssh-rsa",)
 KEY_BITS = (2048, 3072, 4096)
 MAX_THUMBPRINTS = 5
 DEFAULT_AUDIENCE = "sts.amazonaws.com"
@@ -864,6 +868,11 @@ def parse_host_keys(text: str, hosts: tuple[str, ...], port: int) -> dict[str, s
         if not _is_ssh_key_blob(key_type, body):
             raise ValueError(f"{prefix}: the {key_type} key for {name} is not a valid key "
                              "(truncated or mistyped base64?)")
+        if key_type in UNPINNABLE_HOST_KEY_TYPES:
+            raise ValueError(f"{prefix}: the {key_type} key for {name} cannot be pinned: pulumi-command "
+                             f"then offers only the SHA-1 {key_type} algorithm, which OpenSSH 8.8 and newer "
+                             "refuse (no common algorithm for host key); pin its ed25519 key instead "
+                             f"(ssh-keyscan -t ed25519 {name})")
         if name not in hosts:
             raise ValueError(f"{prefix} has a key for {name!r}, which is not a configured host "
                              f"({', '.join(hosts) or 'none'})")
