@@ -6,6 +6,7 @@ import pulumi_github as github
 import pulumi_kubernetes as k8s
 
 from irsa import stack_config
+from irsa.components.accounts import AccountProviderArgs, account_provider
 from irsa.components.aws import OidcProvider, OidcProviderArgs, ServiceAccountRole, ServiceAccountRoleArgs
 from irsa.components.cluster import ClusterIssuerConfig, ClusterIssuerConfigArgs
 from irsa.components.issuer import OidcIssuer, OidcIssuerArgs
@@ -24,6 +25,30 @@ github_provider = github.Provider(
     token=pulumi.Output.secret(settings.github_token.value) if settings.github_token else None,
 )
 
+# The AWS accounts: the stack's own (default provider) and others reached by
+# assuming a role (an explicit provider each). A cluster-only stack has none.
+account_providers = {
+    account.name: None if account.is_stack_account else account_provider(
+        account.name,
+        AccountProviderArgs(
+            assume_role_arn=account.assume_role_arn,
+            external_id=account.external_id,
+            region=account.region or settings.aws_region,
+            profile=settings.aws_profile,
+            tags=settings.tags,
+        ),
+    )
+    for account in settings.aws_accounts
+}
+
+
+def in_account(name: str) -> pulumi.ResourceOptions | None:
+    provider = account_providers[name]
+    return pulumi.ResourceOptions(providers=[provider]) if provider else None
+
+
+# An S3 or CloudFront issuer lives in irsa:issuerAccount (the stack's own: no explicit provider).
+issuer_provider = account_providers.get(settings.issuer_account)
 issuer = OidcIssuer(
     "issuer",
     OidcIssuerArgs(
@@ -42,9 +67,11 @@ issuer = OidcIssuer(
             create_bucket=settings.issuer.create_bucket,
             region=settings.issuer.region,
             domain=settings.issuer.domain,
+            account="" if issuer_provider is None else settings.issuer_account,
+            tags=settings.tags,
         ),
     ),
-    opts=pulumi.ResourceOptions(providers=[github_provider]),
+    opts=pulumi.ResourceOptions(providers=[github_provider, *filter(None, [issuer_provider])]),
 )
 
 # The API server signs with a key only once the public issuer URL serves it.
@@ -73,24 +100,27 @@ cluster = ClusterIssuerConfig(
     ),
 )
 
-# One IAM OIDC provider per host that publishes, named by the host so that a host
-# keeps its provider when it becomes a previous host (github keeps the old name).
+# In each account, one IAM OIDC provider per host that publishes, named by the
+# host so that a host keeps its provider when it becomes a previous host.
 issuer_urls = [issuer.issuer_url, *(issuer.previous_issuer_urls[i] for i, _ in
                                     enumerate(settings.issuer.previous_hosts))]
-oidc_providers = [
-    OidcProvider(
-        "oidc" if host == "github" else f"oidc-{host}",
-        OidcProviderArgs(
-            issuer_url=url,
-            client_ids=settings.tokens.client_ids,
-            thumbprints=settings.thumbprints_for(host),
-            depends_on=issuer.published,
-            tags=settings.tags,
-        ),
-    )
-    for host, url in zip(settings.issuer.hosts, issuer_urls)
-]
-oidc_provider = oidc_providers[0]
+oidc_providers = {
+    account.name: [
+        OidcProvider(
+            account.oidc_provider_name(host),
+            OidcProviderArgs(
+                issuer_url=url,
+                client_ids=settings.tokens.client_ids,
+                thumbprints=settings.thumbprints_for(host),
+                depends_on=issuer.published,
+                tags=settings.tags,
+            ),
+            opts=in_account(account.name),
+        )
+        for host, url in zip(settings.issuer.hosts, issuer_urls)
+    ]
+    for account in settings.aws_accounts
+}
 
 kubeconfig = (
     pulumi.Output.secret(settings.kubeconfig.value) if settings.kubeconfig else cluster.kubeconfig
@@ -105,6 +135,7 @@ kubernetes = k8s.Provider(
     kubeconfig=kubeconfig,
     cluster_identifier=f"irsa/{pulumi.get_project()}/{pulumi.get_stack()}",
 )
+# A cluster-only stack must set aws:region (settings): it loads no AWS provider.
 region = settings.aws_region or aws.get_region_output().region
 in_cluster = pulumi.ResourceOptions(providers=[kubernetes])
 
@@ -136,43 +167,52 @@ if settings.webhook.enabled:
 
 roles = {}
 for account in settings.service_accounts:
-    role = ServiceAccountRole(
-        account.resource_name,
-        ServiceAccountRoleArgs(
-            provider_arn=oidc_provider.arn,
-            issuer_url=issuer.issuer_url,
-            namespace=account.namespace,
-            name=account.name,
-            audience=settings.tokens.audience,
-            role_name=account.role_name,
-            s3_bucket_prefix=account.s3_bucket_prefix,
-            policy_arns=account.policy_arns,
-            policy=account.policy,
-            tags=settings.tags,
-            inline_policies=(
-                {account.preset.policy_name: account.preset.policy()} if account.preset else {}
+    role_arn: pulumi.Input[str]
+    role_policies: list[pulumi.Resource] = []
+    if account.role_arn:
+        role_arn = account.role_arn  # made elsewhere (serviceAccounts[i].roleArn)
+    else:
+        account_oidc = oidc_providers[account.account]
+        role = ServiceAccountRole(
+            settings.role_resource_name(account),
+            ServiceAccountRoleArgs(
+                provider_arn=account_oidc[0].arn,
+                issuer_url=issuer.issuer_url,
+                namespace=account.namespace,
+                name=account.name,
+                audience=settings.tokens.audience,
+                role_name=account.role_name,
+                s3_bucket_prefix=account.s3_bucket_prefix,
+                policy_arns=account.policy_arns,
+                policy=account.policy,
+                tags=settings.tags,
+                inline_policies=(
+                    {account.preset.policy_name: account.preset.policy()} if account.preset else {}
+                ),
+                permissions_boundary=account.permissions_boundary,
+                path=account.path,
+                max_session_duration=account.max_session_duration,
+                description=account.description,
+                former_name=(account.former_resource_name
+                             if settings.aws_account(account.account).is_stack_account else None),
+                previous_issuers=[(p.arn, url) for p, url in zip(account_oidc[1:], issuer_urls[1:])],
             ),
-            permissions_boundary=account.permissions_boundary,
-            path=account.path,
-            max_session_duration=account.max_session_duration,
-            description=account.description,
-            former_name=account.former_resource_name,
-            previous_issuers=[(p.arn, url) for p, url in zip(oidc_providers[1:], issuer_urls[1:])],
-        ),
-    )
-    roles[account.key] = role.arn
+            opts=in_account(account.account),
+        )
+        role_arn, role_policies = role.arn, role.policies
+    roles[account.key] = role_arn
     if not account.is_pattern:
         ServiceAccountWorkload(
             account.resource_name,
             ServiceAccountWorkloadArgs(
                 namespace=account.namespace,
                 name=account.name,
-                role_arn=role.arn,
+                role_arn=role_arn,
                 audience=settings.tokens.audience,
                 token_expiration_seconds=settings.tokens.expiration_seconds,
                 region=region,
                 test_pod=account.test_pod,
-                test_pod_depends_on=[cluster, *role.policies,
+                test_pod_depends_on=[cluster, *role_policies,
                                      *(webhook_ready if settings.webhook.mutates(account.namespace) else [])],
                 webhook_mutates=settings.webhook.mutates(account.namespace),
                 existing=account.existing,
@@ -185,8 +225,11 @@ for account in settings.service_accounts:
 pulumi.export("issuerUrl", issuer.issuer_url)
 pulumi.export("discoveryUrl", issuer.discovery_url)
 pulumi.export("jwksUri", issuer.jwks_uri)
-pulumi.export("oidcProviderArn", oidc_provider.arn)
-pulumi.export("oidcProviderUrl", oidc_provider.url)
+if settings.aws_accounts:
+    # The first account's, as before several accounts (consumer stacks read it).
+    pulumi.export("oidcProviderArn", oidc_providers[settings.aws_accounts[0].name][0].arn)
+pulumi.export("oidcProviderArns", {name: providers[0].arn for name, providers in oidc_providers.items()})
+pulumi.export("oidcProviderUrl", issuer.condition_key_prefix)
 pulumi.export("audience", settings.tokens.audience)
 pulumi.export("signingKeyIds", issuer.key_ids)
 pulumi.export("serviceAccountRoles", roles)

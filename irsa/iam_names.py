@@ -9,6 +9,8 @@ defaults below are distinct for distinct service accounts.
 
 from __future__ import annotations
 
+import re
+
 from irsa import policies
 
 ROLE_NAME_MAX = 64
@@ -56,3 +58,19 @@ def policy_arn_key(arn: str) -> str:
     the AWS-managed and a customer-managed policy of the same name stay apart.
     """
     return arn.removeprefix("arn:").replace("::", ":", 1)
+
+
+# STS AssumeRole's roleSessionNameType (botocore): 2 to 64 of these.
+SESSION_NAME_MAX = 64
+_SESSION_NAME_CHARACTER = re.compile(r"[\w+=,.@-]", re.ASCII)
+
+
+def assume_role_session_name(project: str, stack: str) -> str:
+    """The session name an account's provider assumes its role with: ``irsa-PROJECT-STACK``.
+
+    CloudTrail shows it beside every call the stack makes in that account, so
+    it names the stack; characters STS refuses become ``-``, and a long name
+    keeps its end (the stack) within STS's 64.
+    """
+    text = "".join(c if _SESSION_NAME_CHARACTER.fullmatch(c) else "-" for c in f"irsa-{project}-{stack}")
+    return text if len(text) <= SESSION_NAME_MAX else text[-SESSION_NAME_MAX:]

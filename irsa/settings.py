@@ -118,6 +118,9 @@ KEYS: dict[str, KeySpec] = {
     "issuerDomain": KeySpec("string", ""),
     "previousIssuerHosts": KeySpec("array", [], items="string"),
     "tags": KeySpec("object", {}),
+    # Unset: one account, the stack's own; [] makes a cluster-only stack (no AWS resource).
+    "awsAccounts": KeySpec("array", [{"name": "default"}], items="object"),
+    "issuerAccount": KeySpec("string", ""),
 }
 
 SERVICE_ACCOUNT_FIELDS = {
@@ -136,6 +139,8 @@ SERVICE_ACCOUNT_FIELDS = {
     "maxSessionDuration": int,
     "description": str,
     "existing": bool,
+    "account": str,
+    "roleArn": str,
 }
 # IAM's own limits (botocore's model of IAM: roleMaxSessionDurationType, tagListType).
 MAX_SESSION_DURATION = (3600, 43200)
@@ -266,6 +271,14 @@ class ServiceAccount:
     description: str | None = None
     # The ServiceAccount exists already (a Helm chart made it): only annotate it.
     existing: bool = False
+    # irsa:awsAccounts' name of the account its role lives in.
+    account: str = "default"
+    # A role made elsewhere (another stack, another team): annotate, make no role.
+    role_arn: str | None = None
+
+    @property
+    def makes_role(self) -> bool:
+        return self.role_arn is None
 
     @property
     def key(self) -> str:
@@ -295,6 +308,37 @@ class ServiceAccount:
     @property
     def has_permissions(self) -> bool:
         return bool(self.s3_bucket_prefix or self.policy_arns or self.policy or self.preset)
+
+
+@dataclass(frozen=True)
+class AwsAccount:
+    """An AWS account that holds an OIDC provider and roles (irsa:awsAccounts).
+
+    Without ``assume_role_arn`` it is the account the stack's own AWS
+    configuration reaches (the default provider): its resources keep the
+    names earlier versions gave them, so an existing stack replaces nothing.
+    Another account is reached by an explicit provider that assumes the role;
+    its resources' names start with ``NAME/``, so a role that moves between
+    accounts is made anew there (never "updated" in the wrong account).
+    """
+
+    name: str
+    assume_role_arn: str | None = None
+    external_id: str | None = None
+    region: str | None = None
+
+    @property
+    def is_stack_account(self) -> bool:
+        return self.assume_role_arn is None
+
+    def resource_name(self, name: str) -> str:
+        """The name of a resource of this account whose stack-account name is ``name``."""
+        return name if self.is_stack_account else f"{self.name}/{name}"
+
+    def oidc_provider_name(self, host: str) -> str:
+        """The OIDC provider for ``host``'s issuer: named by the host, so a host keeps its
+        provider when it becomes a previous host (github keeps the first name, ``oidc``)."""
+        return self.resource_name("oidc" if host == "github" else f"oidc-{host}")
 
 
 @dataclass(frozen=True)
@@ -329,6 +373,24 @@ class Settings:
     aws_region: str | None = None
     github_token: Secret | None = None
     webhook: WebhookSettings = field(default_factory=WebhookSettings)
+    # irsa:awsAccounts: empty for a cluster-only stack; the first is the default.
+    aws_accounts: tuple[AwsAccount, ...] = (AwsAccount("default"),)
+    # irsa:issuerAccount, resolved: the account an S3 or CloudFront issuer lives in.
+    issuer_account: str = "default"
+    # aws:profile, which the explicit providers of other accounts start from.
+    aws_profile: str | None = None
+
+    @property
+    def cluster_only(self) -> bool:
+        """irsa:awsAccounts is []: the stack makes no AWS resource."""
+        return not self.aws_accounts
+
+    def aws_account(self, name: str) -> AwsAccount:
+        return next(a for a in self.aws_accounts if a.name == name)
+
+    def role_resource_name(self, account: ServiceAccount) -> str:
+        """The name of the role component of ``account`` (in its AWS account)."""
+        return self.aws_account(account.account).resource_name(account.resource_name)
 
     @property
     def former_namespace_owners(self) -> dict[str, str]:
@@ -528,10 +590,12 @@ def parse(raw: Mapping[str, Any], secret_keys: Collection[str] = (), *,
     settings = _build(values, problems, region if isinstance(region, str) else None, opaque)
     if problems.messages:
         raise SettingsError(problems.messages)
+    profile = raw.get("aws:profile")
     return dataclasses.replace(
         settings,
         aws_region=region if isinstance(region, str) else None,
         github_token=Secret(token) if token else None,
+        aws_profile=profile if isinstance(profile, str) and profile else None,
     )
 
 
@@ -615,9 +679,15 @@ def _build(v: dict[str, Any], p: _Problems, region: str | None = None,
                     "40 hex digits (no colons)")
     thumbprints = tuple(t if t == "auto" else t.lower() for t in thumbprints or ())
 
+    aws_accounts, issuer_account = _aws_accounts(v, issuer, region, p)
+    issuer_region = next((a.region for a in aws_accounts if a.name == issuer_account and a.region), None)
+    if issuer_region:  # the bucket is in that account's region
+        issuer = dataclasses.replace(issuer, region=issuer_region)
     accounts = _service_accounts(v["serviceAccounts"], issuer, tokens, p)
+    accounts = _role_sources(v["serviceAccounts"], accounts, aws_accounts, p)
 
     tags = _tags(v["tags"], p)
+    _store_tags(tags, issuer, p)
 
     kubeconfig = v["kubeconfig"]
     webhook_settings = _webhook_settings(v, p)
@@ -636,6 +706,8 @@ def _build(v: dict[str, Any], p: _Problems, region: str | None = None,
         kubeconfig=Secret(kubeconfig) if kubeconfig else None,
         webhook=webhook_settings,
         tags=tags,
+        aws_accounts=aws_accounts,
+        issuer_account=issuer_account,
     )
 
 
@@ -931,7 +1003,9 @@ def _service_accounts(
         if len(p.messages) > before:
             continue
         account = _service_account(where, entry, p)
-        if account is not None:
+        if account is not None and "roleArn" in entry:
+            accounts.append(account)  # no trust policy is made here
+        elif account is not None:
             urls = [issuer.url_of(h) for h in issuer.hosts]
             if issuer.github_owner and issuer.github_repository and issuer.github_branch \
                     or "github" not in issuer.hosts:
@@ -949,8 +1023,6 @@ def _service_accounts(
             accounts.append(account)
     for key in _duplicates([a.key for a in accounts]):
         p.add(f"irsa:serviceAccounts lists {key} more than once")
-    for role in _duplicates([a.role_name for a in accounts]):
-        p.add(f"irsa:serviceAccounts gives the role name {role!r} to more than one service account")
     return tuple(accounts)
 
 
@@ -1060,6 +1132,136 @@ def _role_options(where: str, entry: dict[str, Any], p: _Problems) -> bool:
     return ok
 
 
+# --- AWS accounts (irsa:awsAccounts, irsa:issuerAccount, serviceAccounts[i].account/roleArn) ---
+
+AWS_ACCOUNT_FIELDS = ("name", "assumeRoleArn", "externalId", "region")
+# Fields that shape a role this stack makes; a given roleArn excludes them all.
+ROLE_FIELDS = ("roleName", "s3BucketPrefix", "policyArns", "policy", "preset", "permissionsBoundary",
+               "path", "maxSessionDuration", "description", "account", "allowWildcard")
+_ROLE_ARN = re.compile(r"^arn:aws(?:-[a-z]+)*:iam::(\d{12}):role/(?:[\x21-\x7e]*/)?[\w+=,.@-]{1,64}$",
+                       re.ASCII)
+# STS AssumeRole's externalIdType (botocore): 2 to 1224 of these.
+_EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$", re.ASCII)
+CLUSTER_ONLY_HINT = ("give the ARN of a role an account stack made (examples/account, "
+                     "docs/accounts.md)")
+
+
+def _aws_accounts(v: dict[str, Any], issuer: IssuerSettings, region: str | None,
+                  p: _Problems) -> tuple[tuple[AwsAccount, ...], str]:
+    """irsa:awsAccounts and irsa:issuerAccount; returns the accounts and the issuer's account."""
+    entries = v["awsAccounts"]
+    if entries is None:
+        entries = KEYS["awsAccounts"].default
+    found: list[AwsAccount] = []
+    for index, entry in enumerate(entries):
+        where = f"irsa:awsAccounts[{index}]"
+        if not isinstance(entry, dict):
+            p.add(f"{where} must be an object with a name, got {json.dumps(entry)}")
+            continue
+        for unknown in sorted(set(entry) - set(AWS_ACCOUNT_FIELDS)):
+            p.add(f"{where} has an unknown field {unknown!r}; known fields: {', '.join(AWS_ACCOUNT_FIELDS)}")
+        name, arn = entry.get("name"), entry.get("assumeRoleArn")
+        external_id, account_region = entry.get("externalId"), entry.get("region")
+        ok = p.check(isinstance(name, str) and bool(_KEY_NAME.fullmatch(name)),
+                     f"{where}.name must be lowercase letters, digits and hyphens (at most 32), "
+                     f"starting and ending with a letter or digit, got {json.dumps(name)}")
+        if arn is not None:
+            ok &= p.check(isinstance(arn, str) and bool(_ROLE_ARN.fullmatch(arn)),
+                          f"{where}.assumeRoleArn must be an IAM role ARN such as "
+                          f"arn:aws:iam::111122223333:role/irsa-deployer, got {json.dumps(arn)}")
+        if external_id is not None:
+            ok &= p.check(arn is not None, f"{where}.externalId goes with assumeRoleArn; set both or neither")
+            ok &= p.check(isinstance(external_id, str) and bool(_EXTERNAL_ID.fullmatch(external_id)),
+                          f"{where}.externalId must be 2 to 1224 letters, digits or '+=,.@:/-'")
+        if account_region is not None:
+            ok &= p.check(arn is not None,
+                          f"{where}.region is for an account reached with assumeRoleArn; the stack's "
+                          "own account uses aws:region")
+            ok &= p.check(isinstance(account_region, str)
+                          and _region_problem(account_region) is None,
+                          f"{where}.region must be an AWS region name such as eu-west-1, "
+                          f"got {json.dumps(account_region)}")
+        if ok:
+            found.append(AwsAccount(name, arn, external_id, account_region))
+    for name in _duplicates([a.name for a in found]):
+        p.add(f"irsa:awsAccounts names {name!r} more than once")
+    if len([a for a in found if a.is_stack_account]) > 1:
+        p.add("irsa:awsAccounts: only one account can be reached with the stack's own AWS "
+              "configuration (no assumeRoleArn); give the others assumeRoleArn")
+    ids = [_ROLE_ARN.fullmatch(a.assume_role_arn).group(1) for a in found if a.assume_role_arn]
+    for account_id in _duplicates(ids):
+        p.add(f"irsa:awsAccounts reaches account {account_id} more than once: an account holds "
+              "one OIDC provider per issuer, so list it once")
+    issuer_account = v["issuerAccount"] or ""
+    names = [a.name for a in found]
+    if not entries:
+        p.check(not issuer_account, "irsa:issuerAccount: irsa:awsAccounts is [] (a cluster-only "
+                "stack), so there is no account to hold the issuer; unset irsa:issuerAccount")
+        for host in issuer.hosts:
+            p.check(host == "github",
+                    f"irsa:awsAccounts is [] (a cluster-only stack, no AWS resource), but the {host} "
+                    "issuer makes AWS resources: use irsa:issuerHost github, or list the account "
+                    "that holds the bucket in irsa:awsAccounts")
+        p.check(region is not None,
+                "irsa:awsAccounts is [] (a cluster-only stack) reads no region from AWS: set "
+                "aws:region, the region pods call STS in (pulumi config set aws:region REGION)")
+    elif issuer_account:
+        p.check(issuer_account in names or len(names) < len(entries),
+                f"irsa:issuerAccount {issuer_account!r} is not in irsa:awsAccounts "
+                f"({', '.join(names)})")
+    resolved = issuer_account or (names[0] if names else "")
+    return tuple(found), resolved
+
+
+def _region_problem(region: str) -> str | None:
+    try:
+        s3.check_region(region)
+    except ValueError as err:
+        return str(err)
+    return None
+
+
+def _role_sources(entries: list[Any] | None, accounts: tuple[ServiceAccount, ...],
+                  aws_accounts: tuple[AwsAccount, ...], p: _Problems) -> tuple[ServiceAccount, ...]:
+    """Each service account's ``account`` and ``roleArn``: where its role is, or that it is given."""
+    by_key = {f"{e['namespace']}/{e['name']}": (i, e) for i, e in enumerate(entries or [])
+              if isinstance(e, dict) and isinstance(e.get("namespace"), str)
+              and isinstance(e.get("name"), str)}
+    names = [a.name for a in aws_accounts]
+    placed: list[ServiceAccount] = []
+    for account in accounts:
+        index, entry = by_key[account.key]
+        where = f"irsa:serviceAccounts[{index}]"
+        role_arn, name = entry.get("roleArn"), entry.get("account")
+        if role_arn is not None:
+            p.check(bool(_ROLE_ARN.fullmatch(role_arn)),
+                    f"{where}.roleArn must be an IAM role ARN such as "
+                    f"arn:aws:iam::111122223333:role/k8s_{account.namespace}_{account.name}, "
+                    f"got {role_arn!r}")
+            given = [f for f in ROLE_FIELDS if f in entry]
+            p.check(not given, f"{where} sets roleArn (a role made elsewhere) and "
+                    f"{', '.join(given)}, which shape a role this stack makes: keep one or the other")
+        elif not aws_accounts:
+            asks = [f for f in ROLE_FIELDS if f in entry]
+            p.add(f"{where} needs roleArn: irsa:awsAccounts is [] (a cluster-only stack makes no "
+                  f"IAM role{', so ' + ', '.join(asks) + ' cannot be applied here' if asks else ''}); "
+                  + CLUSTER_ONLY_HINT)
+        if name is not None and aws_accounts:
+            p.check(name in names, f"{where}.account {name!r} is not in irsa:awsAccounts "
+                    f"({', '.join(names)})")
+        placed.append(dataclasses.replace(
+            account, role_arn=role_arn,
+            account=name if name is not None else (names[0] if names else "")))
+    makers = [a for a in placed if a.makes_role]
+    for account_name in dict.fromkeys(a.account for a in makers):
+        roles = [a.role_name for a in makers if a.account == account_name]
+        for role in _duplicates(roles):
+            where = "" if len(aws_accounts) < 2 else f" in account {account_name}"
+            p.add(f"irsa:serviceAccounts gives the role name {role!r} to more than one service "
+                  f"account{where}")
+    return tuple(placed)
+
+
 def _tag_text_ok(text: str) -> bool:
     """IAM's tag pattern [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]: letters, separators, numbers, _.:/=+-@."""
     return all(unicodedata.category(c)[0] in "LZN" or c in "_.:/=+-@" for c in text)
@@ -1086,6 +1288,21 @@ def _tags(tags: dict[str, Any] | None, p: _Problems) -> dict[str, str]:
             p.add(f"irsa:tags value of {key!r} must be at most 256 letters, digits, spaces "
                   f"or _.:/=+-@, got {value!r}")
     return {k: v for k, v in tags.items() if isinstance(v, str)}
+
+
+# S3 allows 10 tags per object; each issuer document carries its own irsa/document tag.
+MAX_OBJECT_TAGS = 10
+
+
+def _store_tags(tags: Mapping[str, str], issuer: IssuerSettings, p: _Problems) -> None:
+    """irsa:tags also go on the S3 objects of an s3 or cloudfront issuer."""
+    buckets = [h for h in issuer.hosts if h in ("s3", "cloudfront")]
+    limit = MAX_OBJECT_TAGS - 1
+    if buckets:
+        p.check(len(tags) <= limit,
+                f"irsa:tags may hold at most {limit} tags with a {buckets[0]} issuer: S3 allows "
+                f"{MAX_OBJECT_TAGS} per object and the issuer documents carry irsa/document; "
+                f"got {len(tags)}")
 
 
 def _json_type(kind: type) -> str:

@@ -81,11 +81,28 @@ class UnknownInvoke(Exception):
 
 
 class IrsaMocks(pulumi.runtime.Mocks):
-    """Provider behaviour close enough to real for the program's logic to be exercised."""
+    """Provider behaviour close enough to real for the program's logic to be exercised.
+
+    ARNs and account ids name the account the resource's AWS provider reaches:
+    ACCOUNT_ID for the default provider, the account of ``assumeRoles[0].roleArn``
+    for an explicit one (as STS would after AssumeRole).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.provider_accounts: dict[str, str] = {}
+
+    def account_of(self, provider: str | None) -> str:
+        """The account id behind a provider reference ("URN::ID"; empty: the default provider)."""
+        return self.provider_accounts.get((provider or "").rsplit("::", 1)[-1], ACCOUNT_ID)
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         state: dict[str, Any] = dict(args.inputs)
         resource_id = f"{args.name}-id"
+        account = self.account_of(args.provider)
+        if args.typ == "pulumi:providers:aws" and args.inputs.get("assumeRoles"):
+            roles = json.loads(args.inputs["assumeRoles"])
+            self.provider_accounts[resource_id] = roles[0]["roleArn"].split(":")[4]
         if args.typ == "pulumi:pulumi:StackReference":
             state = {"name": args.name, "outputs": IRSA_STACK_OUTPUTS, "secretOutputNames": []}
         elif args.typ == "tls:index/privateKey:PrivateKey":
@@ -106,10 +123,10 @@ class IrsaMocks(pulumi.runtime.Mocks):
             state |= {"fullName": f"example-org/{args.inputs['name']}", "defaultBranch": "main"}
         elif args.typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
             url = args.inputs["url"].removeprefix("https://")
-            state |= {"arn": f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{url}"}
+            state |= {"arn": f"arn:aws:iam::{account}:oidc-provider/{url}"}
         elif args.typ == "aws:iam/role:Role":
             role_name = args.inputs.get("name", args.name)
-            state |= {"arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{role_name}", "name": role_name}
+            state |= {"arn": f"arn:aws:iam::{account}:role/{role_name}", "name": role_name}
             resource_id = role_name
         elif args.typ == "command:remote:Command":
             # What `microk8s config` prints, in short: it names the host's own address.
@@ -128,11 +145,11 @@ class IrsaMocks(pulumi.runtime.Mocks):
             resource_id = "E2OACMOCK0001"
         elif args.typ == "aws:cloudfront/distribution:Distribution":
             resource_id = "E1MOCKDIST0001"
-            state |= {"arn": f"arn:aws:cloudfront::{ACCOUNT_ID}:distribution/{resource_id}",
+            state |= {"arn": f"arn:aws:cloudfront::{account}:distribution/{resource_id}",
                       "domainName": "d111111abcdef8.cloudfront.net"}
         elif args.typ == "aws:acm/certificate:Certificate":
             domain = args.inputs["domainName"]
-            state |= {"arn": f"arn:aws:acm:us-east-1:{ACCOUNT_ID}:certificate/mock",
+            state |= {"arn": f"arn:aws:acm:us-east-1:{account}:certificate/mock",
                       "domainValidationOptions": [{
                           "domainName": domain, "resourceRecordName": f"_abc.{domain}.",
                           "resourceRecordType": "CNAME",
@@ -149,8 +166,9 @@ class IrsaMocks(pulumi.runtime.Mocks):
                 "id": args.args.get("url", ""),
             }
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/ci",
-                    "userId": "AIDAMOCK", "id": ACCOUNT_ID}
+            account = self.account_of(args.provider)
+            return {"accountId": account, "arn": f"arn:aws:iam::{account}:user/ci",
+                    "userId": "AIDAMOCK", "id": account}
         if args.token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
         if args.token == "aws:index/getRegion:getRegion":

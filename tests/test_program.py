@@ -103,8 +103,9 @@ def test_stack_outputs(pulumi_mocks):
     r = run(pulumi_mocks)
     out = {k: v.value for k, v in r.stack_outputs.items()}
     issuer = "https://raw.githubusercontent.com/example-org/oidc-issuer/refs/heads/main"
-    assert set(out) == {"issuerUrl", "discoveryUrl", "jwksUri", "oidcProviderArn", "oidcProviderUrl",
-                        "audience", "signingKeyIds", "serviceAccountRoles", "kubeconfig"}
+    assert set(out) == {"issuerUrl", "discoveryUrl", "jwksUri", "oidcProviderArn", "oidcProviderArns",
+                        "oidcProviderUrl", "audience", "signingKeyIds", "serviceAccountRoles", "kubeconfig"}
+    assert out["oidcProviderArns"] == {"default": out["oidcProviderArn"]}
     assert out["issuerUrl"] == issuer
     assert out["discoveryUrl"] == issuer + "/.well-known/openid-configuration"
     assert out["jwksUri"] == issuer + "/jwks.json"

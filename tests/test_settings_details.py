@@ -199,7 +199,7 @@ def test_unknown_field_message_lists_the_known_fields():
     (found,) = problems(accounts({"namespace": "a", "name": "b", "zzzz": 1}))
     assert found.endswith("known fields: namespace, name, roleName, s3BucketPrefix, policyArns, policy, "
                           "testPod, createNamespace, allowWildcard, preset, permissionsBoundary, path, "
-                          "maxSessionDuration, description, existing")
+                          "maxSessionDuration, description, existing, account, roleArn")
 
 
 def test_secrets_print_as_a_placeholder_and_errors_one_per_line():

@@ -7,8 +7,8 @@ root URL, and write the documents ``irsa.oidc`` builds as objects. The rules
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -30,6 +30,11 @@ class BucketStoreArgs:
     create_bucket: bool = True
     region: str | None = None
     domain: str = ""
+    # irsa:issuerAccount when it is not the stack's own account: the resources'
+    # names start with it, so a store that moves between accounts is made anew.
+    account: str = ""
+    # irsa:tags, on every taggable resource of the store.
+    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -59,7 +64,7 @@ class BucketStore:
     dns_records: pulumi.Output[list[dict[str, str]]] | None = None
 
     def __init__(self, name: str, args: BucketStoreArgs, path: str, parent: pulumi.Resource):
-        self._name = f"{name}-{self.kind}"
+        self._name = f"{args.account}/{name}-{self.kind}" if args.account else f"{name}-{self.kind}"
         self._path = path
         self._args = args
         self._parent = parent
@@ -75,7 +80,7 @@ class BucketStore:
                 # Deleting the stack must not leave a half-deleted issuer behind a
                 # versioned bucket that refuses to go: objects go with it.
                 force_destroy=True,
-                tags={"irsa/purpose": "OIDC issuer documents"},
+                tags={**args.tags, "irsa/purpose": "OIDC issuer documents"},
                 opts=child,
             )
             self.bucket_name = self.bucket.bucket
@@ -158,7 +163,8 @@ class BucketStore:
                 content=document.content,
                 content_type=s3.CONTENT_TYPE,
                 cache_control=s3.CACHE_CONTROL,
-                tags={"irsa/document": document.what[:256]},
+                # S3 allows 10 tags on an object: settings keep irsa:tags to 9 here.
+                tags={**self._args.tags, "irsa/document": document.what[:256]},
                 opts=pulumi.ResourceOptions(parent=self._parent, depends_on=after),
             )
             for document in documents
@@ -237,6 +243,7 @@ class CloudFrontStore(BucketStore):
             price_class="PriceClass_100",
             http_version="http2and3",
             is_ipv6_enabled=True,
+            tags=dict(self._args.tags) or None,
             opts=child,
         )
         domain = self._args.domain
@@ -256,6 +263,7 @@ class CloudFrontStore(BucketStore):
             domain_name=domain,
             validation_method="DNS",
             region=s3.CLOUDFRONT_CERTIFICATE_REGION,
+            tags=dict(self._args.tags) or None,
             opts=child,
         )
         self.validation_records = certificate.domain_validation_options.apply(
