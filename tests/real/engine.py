@@ -10,10 +10,10 @@ CLI gets ``--client``); ``pulumi install`` is therefore not exercised.
 What the inline program is: ``__main__.py``'s wiring of the cluster side,
 line for line — ``stack_config.load()``, the ``cluster`` kubernetes provider
 with its ``cluster_identifier``, ``Namespaces``, ``PodIdentityWebhook`` and
-one ``ServiceAccountWorkload`` per service account — with the two inputs whose
-providers cannot be built here supplied by the test: the role ARNs (what the
-cluster-only mode's ``roleArn`` gives; pulumi-aws) and the webhook's serving
-certificate (pulumi-tls). The kubeconfig comes from ``irsa:kubeconfig`` (a
+one ``ServiceAccountWorkload`` per service account — in the cluster-only mode
+(``irsa:awsAccounts: []``, each service account's ``roleArn``: no AWS
+resource, so no pulumi-aws), with the one input whose provider cannot be built
+here supplied by the test: the webhook's serving certificate (pulumi-tls). The kubeconfig comes from ``irsa:kubeconfig`` (a
 secret), as a user sets it. A test-only stack transform adds
 ``pulumi.com/skipAwait`` to the Kubernetes objects: no kubelet runs, so no pod
 ever becomes ready, and no controller manager finalizes a Namespace.
@@ -46,8 +46,13 @@ ACCOUNT = "123456789012"
 
 
 def role_arn(namespace: str, name: str) -> str:
-    """The role a service account names in cluster-only mode (the test's stand-in for pulumi-aws)."""
+    """The role the test's stack names for a service account (``serviceAccounts[i].roleArn``)."""
     return f"arn:aws:iam::{ACCOUNT}:role/{namespace}-{name}"
+
+
+def service_account(namespace: str, name: str, **more: Any) -> dict[str, Any]:
+    """A cluster-only ``irsa:serviceAccounts`` entry."""
+    return {"namespace": namespace, "name": name, "roleArn": role_arn(namespace, name), **more}
 
 
 def _skip_await(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
@@ -97,7 +102,8 @@ def cluster_side(certificate: WebhookCertificate) -> Callable[[], None]:
             pulumi.export("webhookCaCertPem", hook.ca_cert_pem)
         roles = {}
         for account in settings.service_accounts:
-            arn = role_arn(account.namespace, account.name)
+            assert account.role_arn, "the real-engine stacks are cluster-only: every account names its roleArn"
+            arn = account.role_arn
             roles[account.key] = arn
             if account.is_pattern:
                 continue

@@ -21,7 +21,7 @@ import yaml
 
 from real import parts
 from real.apiserver_host import MicroK8sHost, start_microk8s_host
-from real.engine import EngineStack, changes, cluster_side, engine_stack, role_arn
+from real.engine import EngineStack, changes, cluster_side, engine_stack, role_arn, service_account
 from real.kube import Kube
 from real.local_webhook import LocalWebhook, kube_pod, kube_service_account, pod_mutation
 
@@ -43,6 +43,7 @@ class Scenario:
     def config(self) -> dict:
         return {
             "aws:region": "us-east-1",
+            "irsa:awsAccounts": [],
             "irsa:githubOwner": "irsa-test",
             "irsa:githubRepository": "oidc-issuer",
             "irsa:host": "127.0.0.1",
@@ -83,7 +84,7 @@ def scenario(real_bin: Path, real_dir: Path, host_names, test_ca) -> Iterator[Sc
         parts.binary(name)
     s = Scenario()
     s.done = set()
-    s.accounts = [{"namespace": "default", "name": "app"}]
+    s.accounts = [service_account("default", "app")]
     with timed("start kube-apiserver"):
         s.host = start_microk8s_host(real_dir / "cluster", wrap=host_names.wrap([]))
     s.kube = Kube.from_kubeconfig(s.host.kubeconfig())
@@ -144,7 +145,7 @@ def test_2_second_preview_shows_no_change_and_second_up_changes_nothing(scenario
 def test_3_adding_a_service_account_only_creates(scenario: Scenario):
     s = scenario
     s.need("1")
-    s.accounts.append({"namespace": "team", "name": "worker", "createNamespace": True})
+    s.accounts.append(service_account("team", "worker", createNamespace=True))
     s.es.write_config(s.config())
     with timed("3 up"):
         up = s.es.stack.up()
@@ -202,7 +203,7 @@ def test_9_a_charts_service_account_is_taken_over_and_given_back(scenario: Scena
     s = scenario
     s.need("1")
     kube_service_account(s.kube, "default", "chart-sa", CHART_ROLE)
-    s.accounts.append({"namespace": "default", "name": "chart-sa", "existing": True})
+    s.accounts.append(service_account("default", "chart-sa", existing=True))
     s.es.write_config(s.config())
     with timed("9 up"):
         s.es.stack.up()
