@@ -59,7 +59,7 @@ class Kube:
                 timeout: float = 30) -> tuple[int, Any]:
         data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
         request = urllib.request.Request(self.server.rstrip("/") + path, data=data, method=method)
-        request.add_header("Accept", "application/json")
+        request.add_header("Accept", "application/json, application/jwk-set+json")
         if data is not None:
             request.add_header("Content-Type", content_type)
         if self.token:
