@@ -10,6 +10,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
+# pulumi-kubernetes: apply a Patch resource even over fields another manager owns.
+PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce"
 TOKEN_DIRECTORY = "/var/run/secrets/eks.amazonaws.com/serviceaccount"
 TOKEN_FILE = "token"
 TEST_IMAGE = "public.ecr.aws/aws-cli/aws-cli"
@@ -120,8 +122,15 @@ class ServiceAccountWorkload(pulumi.ComponentResource):
         account_opts = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))
         account: pulumi.CustomResource
         if args.existing:
+            # A chart that sets the role annotation itself owns that field: server-side
+            # apply then refuses the patch (a field conflict; seen with the real API
+            # server, tests/real). patchForce takes the annotation over.
             account = k8s.core.v1.ServiceAccountPatch(
-                f"{name}-service-account-annotation", metadata=metadata, opts=account_opts
+                f"{name}-service-account-annotation",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=args.name, namespace=namespace,
+                    annotations={ROLE_ARN_ANNOTATION: args.role_arn, PATCH_FORCE_ANNOTATION: "true"}),
+                opts=account_opts,
             )
         else:
             account = k8s.core.v1.ServiceAccount(f"{name}-service-account", metadata=metadata, opts=account_opts)
