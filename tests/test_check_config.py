@@ -206,14 +206,15 @@ def rsa_host_key() -> str:
     return public.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
 
 
-def test_an_rsa_host_key_pin_is_caught_with_the_ed25519_fix(project):
+def test_an_rsa_host_key_pin_is_refused_with_the_ed25519_fix(project):
+    # Refused, not warned: tests/real/test_ssh_host_key_pins.py shows such a pin never connects.
     project.stack("dev", {**BASE, "irsa:sshHostKey": rsa_host_key(), "irsa:sshPort": 2222})
     result = project.irsa("check-config", "--stack", "dev")
-    assert result.returncode == 0, result.stdout
-    (warning,) = [line for line in result.stdout.splitlines() if "RSA" in line]
-    assert "irsa:sshHostKey pins an RSA key for node1.example.internal" in warning
-    assert "no common algorithm for host key" in warning
-    assert 'pulumi config set irsa:sshHostKey "$(ssh-keyscan -p 2222 -t ed25519 node1.example.internal)"' in warning
+    assert result.returncode == 1, result.stdout
+    (problem,) = [line for line in result.stdout.splitlines() if "ssh-rsa" in line]
+    assert "the ssh-rsa key for node1.example.internal cannot be pinned" in problem
+    assert "no common algorithm for host key" in problem
+    assert "(ssh-keyscan -p 2222 -t ed25519 node1.example.internal)" in problem
     # An Ed25519 pin says nothing of the kind.
     project.stack("dev", BASE)
-    assert "RSA" not in project.irsa("check-config", "--stack", "dev").stdout
+    assert "ssh-rsa" not in project.irsa("check-config", "--stack", "dev").stdout

@@ -89,6 +89,19 @@ def test_bad_host_settings_are_named(values, message):
     assert any(message in p for p in found), found
 
 
+def test_an_rsa_host_key_pin_is_refused_with_the_reason():
+    """pulumi-command pins with the key type as the only algorithm: SHA-1 ssh-rsa, refused by OpenSSH >= 8.8."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+    for value in (key, f"a {key}"):
+        found = problems(host="a", sshHostKey=value)
+        assert found == [f"irsa:sshHostKey: the ssh-rsa key for a cannot be pinned: pulumi-command then offers "
+                         "only the SHA-1 ssh-rsa algorithm, which OpenSSH 8.8 and newer refuse (no common "
+                         "algorithm for host key); pin its ed25519 key instead (ssh-keyscan -t ed25519 a)"], found
+
+
 def test_a_key_blob_of_another_type_is_refused():
     ecdsa_body = host_key("ecdsa").split()[1]
     assert "is labelled ssh-ed25519 but is an ecdsa-sha2-nistp256 key" in problems(

@@ -389,3 +389,25 @@ def test_the_webhooks_namespace_is_not_for_service_accounts():
         "irsa:serviceAccounts[0].namespace irsa-webhook is the pod identity webhook's own namespace, "
         "whose pods it never mutates: use another namespace"]
     settings_module.parse({**config, "irsa:podIdentityWebhook": "false"})  # without the webhook it is free
+
+
+def test_a_ready_made_certificate_replaces_the_tls_resources(pulumi_mocks):
+    """The real-engine tests run without pulumi-tls: the component then serves the given PEMs."""
+    from conftest import secret_value
+
+    from irsa.components.webhook import PodIdentityWebhook, PodIdentityWebhookArgs, WebhookCertificate
+
+    given = WebhookCertificate(ca_cert_pem="CA PEM\n", serving_cert_pem="CERT PEM\n", serving_key_pem="KEY PEM\n")
+
+    def make():
+        hook = PodIdentityWebhook("webhook", PodIdentityWebhookArgs(
+            audience="sts.amazonaws.com", token_expiration_seconds=86400, region="us-east-1", certificate=given))
+        return {"ca": hook.ca_cert_pem}
+
+    out = pulumi_mocks.run(make)
+    assert out["ca"].value == "CA PEM\n"
+    assert not [r for r in pulumi_mocks.registrations if r.type.startswith("tls:")]
+    secret = pulumi_mocks.one(SECRET)
+    assert secret_value(secret.inputs["stringData"]) == {"tls.crt": "CERT PEM\n", "tls.key": "KEY PEM\n"}
+    entry = pulumi_mocks.one(CONFIGURATION).inputs["webhooks"][0]
+    assert base64.b64decode(entry["clientConfig"]["caBundle"]).decode() == "CA PEM\n"

@@ -94,7 +94,7 @@ def test_existing_service_account_gets_only_the_annotation(pulumi_mocks):
     pulumi_mocks.run(lambda: workload(existing=True))
     assert not pulumi_mocks.of_type("kubernetes:core/v1:ServiceAccount")
     patch = pulumi_mocks.one("kubernetes:core/v1:ServiceAccountPatch")
-    # Forced: the annotation is taken over even when the chart's release set it.
+    # patchForce: a chart that set the annotation itself owns the field (a conflict otherwise).
     assert patch.inputs["metadata"] == {"name": "aws-cli", "namespace": "default",
                                         "annotations": {"eks.amazonaws.com/role-arn": ROLE_ARN,
                                                         "pulumi.com/patchForce": "true"}}

@@ -33,6 +33,18 @@ class PodIdentityWebhookArgs:
     sts_regional_endpoint: bool = True
     image: str = webhook.DEFAULT_IMAGE
     failure_policy: str = webhook.DEFAULT_FAILURE_POLICY
+    # A serving certificate made elsewhere instead of the pulumi-tls one: for the
+    # real-engine tests, which run without the tls provider. The program never sets it.
+    certificate: WebhookCertificate | None = None
+
+
+@dataclass(frozen=True)
+class WebhookCertificate:
+    """PEM texts of a CA and the serving certificate and key it signed for the Service's names."""
+
+    ca_cert_pem: str
+    serving_cert_pem: str
+    serving_key_pem: str
 
 
 class PodIdentityWebhook(pulumi.ComponentResource):
@@ -90,13 +102,19 @@ class PodIdentityWebhook(pulumi.ComponentResource):
             spec=webhook.priority_quota_spec(), opts=in_namespace,
         )
 
-        ca_cert, serving_key, serving_cert = self._certificate(name, child)
-        self.ca_cert_pem = ca_cert.cert_pem
+        if args.certificate is None:
+            ca_cert, serving_key, serving_cert = self._certificate(name, child)
+            ca_pem, cert_pem, key_pem = ca_cert.cert_pem, serving_cert.cert_pem, serving_key.private_key_pem
+        else:
+            ca_pem = pulumi.Output.from_input(args.certificate.ca_cert_pem)
+            cert_pem = pulumi.Output.from_input(args.certificate.serving_cert_pem)
+            key_pem = pulumi.Output.secret(args.certificate.serving_key_pem)
+        self.ca_cert_pem = ca_pem
         secret = k8s.core.v1.Secret(
             f"{name}-tls",
             metadata=meta(webhook.SECRET_NAME),
             type="kubernetes.io/tls",
-            string_data=pulumi.Output.secret(pulumi.Output.all(serving_cert.cert_pem, serving_key.private_key_pem)
+            string_data=pulumi.Output.secret(pulumi.Output.all(cert_pem, key_pem)
                                              .apply(lambda v: {"tls.crt": v[0], "tls.key": v[1]})),
             opts=in_namespace,
         )
@@ -105,7 +123,7 @@ class PodIdentityWebhook(pulumi.ComponentResource):
             audience=args.audience, token_expiration_seconds=args.token_expiration_seconds, region=region,
             sts_regional_endpoint=args.sts_regional_endpoint, image=args.image,
             failure_policy=args.failure_policy))
-        digest = serving_cert.cert_pem.apply(lambda pem: hashlib.sha256(pem.encode()).hexdigest())
+        digest = cert_pem.apply(lambda pem: hashlib.sha256(pem.encode()).hexdigest())
         deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata=meta(webhook.NAME),
@@ -117,7 +135,7 @@ class PodIdentityWebhook(pulumi.ComponentResource):
         k8s.policy.v1.PodDisruptionBudget(f"{name}-disruption-budget", metadata=meta(webhook.NAME),
                                           spec=webhook.disruption_budget_spec(), opts=in_namespace)
 
-        ca_bundle = ca_cert.cert_pem.apply(lambda pem: base64.b64encode(pem.encode()).decode())
+        ca_bundle = ca_pem.apply(lambda pem: base64.b64encode(pem.encode()).decode())
         self.ready = k8s.admissionregistration.v1.MutatingWebhookConfiguration(
             f"{name}-configuration",
             metadata={"name": webhook.CLUSTER_NAME, "labels": dict(webhook.LABELS)},

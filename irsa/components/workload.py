@@ -12,8 +12,7 @@ import pulumi_kubernetes as k8s
 from irsa import iam_names
 
 ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
-# pulumi-kubernetes' Patch resources: apply with force, taking over a field another
-# manager (the chart's Helm release) set, instead of failing on the conflict.
+# pulumi-kubernetes: apply a Patch resource even over fields another manager owns.
 PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce"
 TOKEN_DIRECTORY = "/var/run/secrets/eks.amazonaws.com/serviceaccount"
 TOKEN_FILE = "token"
@@ -129,8 +128,9 @@ class ServiceAccountWorkload(pulumi.ComponentResource):
         account_opts = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))
         account: pulumi.CustomResource
         if args.existing:
-            # The annotation is owned even when the chart set it (server-side apply
-            # would refuse the conflict); the preview says whose ARN it replaces.
+            # A chart that sets the role annotation itself owns that field: server-side
+            # apply then refuses the patch (a field conflict; seen with the real API
+            # server, tests/real). patchForce takes the annotation over.
             account = k8s.core.v1.ServiceAccountPatch(
                 f"{name}-service-account-annotation",
                 metadata=k8s.meta.v1.ObjectMetaArgs(

@@ -26,7 +26,7 @@ from typing import Any
 from irsa import iam_names, partitions, policies, s3, webhook
 from irsa.settings.accounts import AWS_ACCOUNT_FIELDS, AwsAccount, _aws_accounts
 from irsa.settings.hosts import (API_PORTS, DISTRIBUTIONS, HOST_KEY_TYPES, HostSettings, _host_settings,
-                                 _rsa_host_key_warnings, parse_host_keys)
+                                 parse_host_keys)
 from irsa.settings.issuer import ISSUER_HOSTS, MAX_THUMBPRINTS, IssuerSettings, _issuer, _thumbprints
 from irsa.settings.keys import KEYS, NAMESPACE, KeySpec, Secret, _decode
 from irsa.settings.problems import SettingsError, _Problems
@@ -164,7 +164,6 @@ class Settings:
                 "irsa:webhookFailurePolicy Fail also holds up kube-system's pods (CoreDNS, the "
                 "CNI) while the webhook is down; if its own pods need them to start, none does. "
                 f"Label such pods {webhook.SKIP_LABEL}, or keep Ignore")
-        found += _rsa_host_key_warnings(self.host)
         missing = [h for h in self.host.nodes if h not in self.host.host_keys]
         if missing:
             found.append(

@@ -22,6 +22,10 @@ HOST_KEY_TYPES = (
     "ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
     "ssh-rsa", "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com",
 )
+# pulumi-command offers the pinned key's type as the only host key algorithm; for an
+# RSA key that is SHA-1 "ssh-rsa", which OpenSSH >= 8.8 no longer accepts (it offers
+# rsa-sha2-256/512): such a pin can never connect (tests/real/test_ssh_host_key_pins.py).
+UNPINNABLE_HOST_KEY_TYPES = ("ssh-rsa",)
 
 _SSH_USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 _HOST = re.compile(r"^[A-Za-z0-9.:\[\]-]{1,253}$")
@@ -130,19 +134,6 @@ def _host_settings(v: dict[str, Any], p: _Problems, opaque: frozenset[str] = fro
     )
 
 
-def _rsa_host_key_warnings(host: HostSettings) -> list[str]:
-    """An RSA pin: pulumi-command then offers only the ssh-rsa (SHA-1) signature, which
-    OpenSSH 8.8 and later refuse by default ("no common algorithm for host key")."""
-    rsa = [h for h in host.nodes if host.host_keys.get(h, "").startswith("ssh-rsa ")]
-    if not rsa:
-        return []
-    port = f" -p {host.ssh_port}" if host.ssh_port != 22 else ""
-    return [f"irsa:sshHostKey pins an RSA key for {', '.join(rsa)}: pulumi-command then offers only "
-            "the SHA-1 ssh-rsa signature, which OpenSSH 8.8 and later refuse (\"no common algorithm "
-            "for host key\"). Pin the host's Ed25519 key instead: pulumi config set irsa:sshHostKey "
-            f"\"$(ssh-keyscan{port} -t ed25519 {' '.join(rsa)})\""]
-
-
 def _url_host(host: str) -> str:
     """A host as a URL names it: IPv6 addresses in brackets."""
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
@@ -192,6 +183,12 @@ def parse_host_keys(text: str, hosts: tuple[str, ...], port: int) -> dict[str, s
                                  f"{inner} key: write '{inner} {body[:12]}…'")
             raise ValueError(f"{prefix}: the {key_type} key for {name} is not a valid key "
                              "(truncated or mistyped base64?)")
+        if key_type in UNPINNABLE_HOST_KEY_TYPES:
+            flag = f" -p {port}" if port != 22 else ""
+            raise ValueError(f"{prefix}: the {key_type} key for {name} cannot be pinned: pulumi-command then "
+                             f"offers only the SHA-1 {key_type} algorithm, which OpenSSH 8.8 and newer refuse "
+                             "(no common algorithm for host key); pin its ed25519 key instead "
+                             f"(ssh-keyscan{flag} -t ed25519 {name})")
         if name not in hosts:
             raise ValueError(f"{prefix} has a key for {name!r}, which is not a configured host "
                              f"({', '.join(hosts) or 'none'})")
