@@ -195,7 +195,7 @@ def test_8_the_real_webhook_mutates_pods_of_annotated_service_accounts(scenario:
     s.done.add("8")
 
 
-def test_9_a_charts_service_account_is_taken_over_and_given_back(scenario: Scenario):
+def test_9_a_charts_service_account_is_taken_over(scenario: Scenario):
     s = scenario
     s.need("1")
     kube_service_account(s.kube, "default", "chart-sa", CHART_ROLE)
