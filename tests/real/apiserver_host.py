@@ -47,20 +47,10 @@ if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
 from apiserver.fakehost import flag_values, kubelite_args  # noqa: E402
+# MicroK8s's own admission-control-config-file.yaml (EventRateLimit's limits).
+from apiserver.real_hosts import ADMISSION_CONFIG  # noqa: E402
 
 PAUSE = "pause-restart"
-EVENT_RATE_LIMIT = """apiVersion: apiserver.config.k8s.io/v1
-kind: AdmissionConfiguration
-plugins:
-- name: EventRateLimit
-  configuration:
-    apiVersion: eventratelimit.admission.k8s.io/v1alpha1
-    kind: Configuration
-    limits:
-    - type: Server
-      qps: 5000
-      burst: 20000
-"""
 
 
 # --- the PKI MicroK8s makes at install time ------------------------------------
@@ -191,7 +181,7 @@ def start_microk8s_host(directory: Path, addresses: tuple[str, ...] = (),
     state.mkdir()
     stubs.mkdir()
     shutil.copyfile(FIXTURE, data / "args" / "kube-apiserver")
-    (data / "args" / "admission-control-config-file.yaml").write_text(EVENT_RATE_LIMIT)
+    (data / "args" / "admission-control-config-file.yaml").write_text(ADMISSION_CONFIG)
     _pki(data / "certs", state, ["127.0.0.1", *addresses])
     port, etcd_port, peer = _free_port(), _free_port(), _free_port()
     etcd_log = open(state / "etcd.log", "wb")  # noqa: SIM115
